@@ -1,0 +1,1 @@
+"""BagIt archive of digitised results with a searchable catalogue."""

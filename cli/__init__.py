@@ -1,0 +1,1 @@
+"""Command-line interface and the shared core (errors, settings, files, fonts)."""

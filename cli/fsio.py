@@ -1,0 +1,60 @@
+"""Outputs appear whole or not at all: temp file in the same folder, fsync, rename."""
+import hashlib
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def atomic_output(path: Path | str, *, overwrite: bool = True) -> Iterator[BinaryIO]:
+    """Write `path` through a temp file; on any exception nothing is left behind.
+
+    With overwrite=False an existing file is kept and FileExistsError raised.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not overwrite and path.exists():
+        raise FileExistsError(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            yield out
+            out.flush()
+            os.fsync(out.fileno())
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)  # fails if a file appeared meanwhile
+            os.unlink(tmp)
+        fsync_dir(path.parent)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def write_bytes(path: Path | str, data: bytes, *, overwrite: bool = True) -> None:
+    with atomic_output(path, overwrite=overwrite) as out:
+        out.write(data)
+
+
+def write_text(path: Path | str, text: str, *, overwrite: bool = True) -> None:
+    write_bytes(path, text.encode("utf-8"), overwrite=overwrite)
+
+
+def sha256_file(path: Path | str, chunk: int = 1 << 20) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()

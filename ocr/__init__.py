@@ -1,0 +1,1 @@
+"""OCR of scanned dossiers: pages to searchable PDFs."""

@@ -1,0 +1,1 @@
+"""Synthetic dossiers and a TEST-ONLY PKI for demos, tests and benchmarks."""
