@@ -1,0 +1,50 @@
+# sohoa — a new user needs two commands: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# Debian names; `sohoa doctor` says what each is for.
+SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-vie tesseract-ocr-osd fonts-texgyre \
+	fonts-liberation2 libzbar0 softhsm2 opensc poppler-utils
+
+.PHONY: setup system test demo bench clean
+
+setup: system $(VENV)/.installed
+	@$(BIN)/sohoa doctor
+
+# Installs missing system packages as root or with sudo; otherwise prints the command.
+system:
+	@if ! command -v dpkg-query >/dev/null; then \
+	  echo "Not a Debian-like system: install the equivalents of: $(SYSTEM_PACKAGES)"; exit 0; fi; \
+	missing=$$(for p in $(SYSTEM_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	missing=$$(echo $$missing); \
+	if [ -z "$$missing" ]; then echo "System packages: all present."; exit 0; fi; \
+	install="apt-get install -y --no-install-recommends $$missing"; \
+	if [ "$$(id -u)" = 0 ]; then \
+	  echo "Installing: $$missing"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$install; \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then \
+	  echo "Installing with sudo: $$missing"; sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive $$install; \
+	else \
+	  echo "sohoa needs these system packages: $$missing"; \
+	  echo "Run:  sudo apt-get update && sudo $$install"; \
+	  echo "then run 'make setup' again."; exit 1; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+demo: setup
+	$(BIN)/sohoa demo
+
+bench: setup
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) sohoa-demo .pytest_cache

@@ -1,0 +1,46 @@
+"""Shared test helpers: drive the installed `sohoa` command like a user."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+SOHOA = Path(sys.executable).parent / "sohoa"
+
+
+def run_sohoa(*args, cwd=None, env=None, input=None) -> subprocess.CompletedProcess:
+    """Run the installed console script; returns the completed process (text mode)."""
+    full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
+    return subprocess.run([str(SOHOA), *map(str, args)], cwd=cwd, env=full_env, input=input,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture
+def sohoa():
+    return run_sohoa
+
+
+@pytest.fixture
+def isolated_config(tmp_path, monkeypatch):
+    """A working folder and user config folder of the test's own."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    for key in list(os.environ):
+        if key.startswith("SOHOA_"):
+            monkeypatch.delenv(key)
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return work
+
+
+def need(program: str) -> str:
+    path = shutil.which(program)
+    if not path:
+        pytest.skip(f"{program} is not installed (make setup installs it)")
+    return path
