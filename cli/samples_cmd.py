@@ -56,6 +56,6 @@ def softhsm(workdir: Annotated[Path, typer.Argument(help="Folder for the SoftHSM
     from sohoa.samples import testpki
 
     token = testpki.load_into_softhsm(workdir)
-    err.print(f"[green]Token[/] '{token.label}' ready in {workdir}.\n"
-              f"export SOFTHSM2_CONF={token.conf_path}\n"
-              f"module: {token.module_path} (PIN: see samples/pki/README.md)")
+    err.print(f"[green]Token[/] '{token.token_label}' ready in {workdir}.\n"
+              f"export SOFTHSM2_CONF={token.conf}\n"
+              f"module: {token.module} (PIN: see samples/pki/README.md)")
