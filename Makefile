@@ -9,7 +9,9 @@ SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-vie tesseract-ocr-osd fonts-texgy
 
 .PHONY: setup system test demo bench clean
 
-setup: system $(VENV)/.installed
+PDFJS := $(VENV)/node/node_modules/pdfjs-dist
+
+setup: system $(VENV)/.installed $(PDFJS)
 	@$(BIN)/sohoa doctor
 
 # Installs missing system packages as root or with sudo; otherwise prints the command.
@@ -36,6 +38,13 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@
+
+# pdf.js, the engine of browser PDF viewers: the tests check that text copies right in it.
+$(PDFJS): | $(VENV)/.installed
+	@if command -v npm >/dev/null; then \
+	  npm install --prefix $(VENV)/node --omit=optional --no-audit --no-fund --loglevel=error \
+	    pdfjs-dist@4.10.38; \
+	else echo "npm not found: the pdf.js checks will be skipped (apt-get install nodejs npm)"; fi
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -1,0 +1,54 @@
+"""Document metadata; for PDF/A-2b also the XMP identification and an sRGB output intent.
+
+The rest PDF/A-2b asks for the page builder already does: fonts embedded, no
+transparency, no encryption, no LZW, no /Interpolate; qpdf writes the document /ID.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from functools import lru_cache
+from importlib import metadata
+
+import pikepdf
+from PIL import ImageCms
+
+SRGB = "sRGB IEC61966-2.1"
+
+
+@lru_cache(maxsize=1)
+def srgb_profile() -> bytes:
+    """An ICC v4 sRGB display profile from LittleCMS (via Pillow)."""
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def producer() -> str:
+    try:
+        version = metadata.version("sohoa")
+    except metadata.PackageNotFoundError:
+        version = "dev"
+    return f"sohoa {version} (pikepdf {pikepdf.__version__})"
+
+
+def finish(pdf: pikepdf.Pdf, *, pdfa: bool, title: str | None, lang: str) -> None:
+    """Set /Lang, the title and dates in XMP and DocInfo alike; PDF/A-2b parts if asked."""
+    pdf.Root.Lang = pikepdf.String(lang)
+    if title:
+        pdf.Root.ViewerPreferences = pikepdf.Dictionary(DisplayDocTitle=True)
+    now = datetime.now().astimezone().replace(microsecond=0).isoformat()
+    with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=True) as meta:
+        if title:
+            meta["dc:title"] = title
+        meta["xmp:CreateDate"] = now
+        meta["xmp:ModifyDate"] = now
+        meta["xmp:MetadataDate"] = now
+        meta["xmp:CreatorTool"] = "sohoa"
+        meta["pdf:Producer"] = producer()
+        if pdfa:
+            meta["pdfaid:part"] = "2"
+            meta["pdfaid:conformance"] = "B"
+    if pdfa:
+        icc = pdf.make_stream(srgb_profile(), N=3)
+        pdf.Root.OutputIntents = pikepdf.Array([pikepdf.Dictionary(
+            Type=pikepdf.Name.OutputIntent, S=pikepdf.Name.GTS_PDFA1,
+            OutputConditionIdentifier=pikepdf.String(SRGB),
+            Info=pikepdf.String(SRGB), DestOutputProfile=icc)])
