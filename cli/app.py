@@ -11,6 +11,7 @@ from . import doctor as doctor_lib
 from .config import load_settings
 from .console import err, print_json
 from .errors import ExitCode, SohoaError
+from .ocr_cmd import ocr
 from .samples_cmd import samples_app
 from .demo import run_demo
 
@@ -24,6 +25,7 @@ app = typer.Typer(
     epilog="Start with: sohoa doctor · sohoa demo · sohoa COMMAND --help",
 )
 app.add_typer(samples_app, name="samples")
+app.command(epilog="Example: sohoa ocr ./scans -o ./out  ·  sohoa ocr batch.pdf -o ./out --split qr")(ocr)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine output on stdout.")]
 

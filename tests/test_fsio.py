@@ -22,3 +22,10 @@ def test_no_overwrite_keeps_existing_output(tmp_path):
         fsio.write_bytes(target, b"second", overwrite=False)
     assert target.read_bytes() == b"first"
     assert len(list(tmp_path.iterdir())) == 1
+
+
+def test_outputs_get_the_usual_permissions(tmp_path):
+    target = tmp_path / "dossier.json"
+    fsio.write_text(target, "{}")
+    assert target.stat().st_mode & 0o777 == fsio.FILE_MODE
+    assert fsio.FILE_MODE & 0o044, "other users of the desk can read the outputs"

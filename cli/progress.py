@@ -1,0 +1,35 @@
+"""A rich progress bar on stderr: items done, items per second, time left."""
+from contextlib import contextmanager
+
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn,
+                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.text import Text
+
+from .console import err
+
+
+class RateColumn(ProgressColumn):
+    def __init__(self, unit: str):
+        super().__init__()
+        self.unit = unit
+
+    def render(self, task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:.2f} {self.unit}/s" if speed else f"– {self.unit}/s", style="cyan")
+
+
+@contextmanager
+def progress_bar(description: str, unit: str):
+    """Yields (start(total), advance()) callables."""
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  RateColumn(unit), TimeElapsedColumn(), TextColumn("ETA"),
+                  TimeRemainingColumn(), console=err, transient=False) as bar:
+        task = bar.add_task(description, total=None)
+
+        def start(total: int) -> None:
+            bar.update(task, total=total)
+
+        def advance(*_) -> None:
+            bar.advance(task)
+
+        yield start, advance
