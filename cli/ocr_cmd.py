@@ -43,10 +43,12 @@ def ocr(
             err.print(f"[{colour}]{report.status}:[/] {escape(report.message)}", soft_wrap=True)
     documents = sum(len(d.documents) for d in run.dossiers)
     rate = run.pages / run.seconds * 60 if run.seconds else 0
-    err.print(f"{len(run.dossiers)} dossiers, {documents} documents, {run.pages} pages in "
-              f"{run.seconds:.1f} s ({rate:.0f} pages/min) → {out}")
+    reused = f", {run.cached_pages} already done" if run.cached_pages else ""
+    err.print(f"{len(run.dossiers)} dossiers, {documents} documents, {run.pages} pages{reused} "
+              f"in {run.seconds:.1f} s ({rate:.0f} pages/min) → {out}")
     if json:
         print_json({"dossiers": [d.to_json() | {"folder": str(d.folder)} for d in run.dossiers],
                     "files": [asdict(f) for f in run.files], "pages": run.pages,
+                    "cached_pages": run.cached_pages,
                     "seconds": round(run.seconds, 2)})
     raise typer.Exit(ExitCode.FAILED if run.failed else ExitCode.OK)

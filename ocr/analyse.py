@@ -1,4 +1,5 @@
 """The stages one page goes through in a worker: blank?, QR codes, upright, deskew, OCR."""
+import math
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -56,12 +57,68 @@ def analyse_page(engine: Engine, image: Image.Image, dpi: float, *, ocr: bool = 
         return PageAnalysis(True, ink, qr, 0, 0.0, 0.0, None)
     orientation = engine.orientation(gray, int(dpi))
     upright = gray.rotate(-orientation.turn, expand=True) if orientation.turn else gray
-    skew = engine.skew(upright, int(dpi))
+    if not ocr:
+        return PageAnalysis(False, ink, qr, orientation.turn, orientation.confidence, 0.0, None)
+    # Tesseract reads lines skewed by a few degrees as well as level ones, so the skew is
+    # taken from the lines it found and the words are moved into the deskewed frame,
+    # rather than paying for a second layout pass on a rotated image.
+    recognition = engine.recognize(upright, int(dpi))
+    skew = skew_from_baselines(recognition.lines)
     if not MIN_SKEW <= abs(skew) <= MAX_SKEW:
         skew = 0.0
-    level = upright.rotate(skew, resample=Image.BICUBIC, fillcolor=255) if skew else upright
-    recognition = engine.recognize(level, int(dpi)) if ocr else None
+    elif recognition.lines:
+        lines = deskew_lines(recognition.lines, skew, upright.size)
+        recognition = replace(recognition, lines=lines)
     return PageAnalysis(False, ink, qr, orientation.turn, orientation.confidence, skew, recognition)
+
+
+def skew_from_baselines(lines) -> float:
+    """Degrees (PIL's counter-clockwise sense) that level the text: the median baseline
+    slope of the lines, each counted by its width."""
+    slopes = sorted((line.baseline[0], line.box[2] - line.box[0]) for line in lines
+                    if line.baseline and line.box[2] - line.box[0] > 100)
+    if not slopes:
+        return 0.0
+    half, seen = sum(w for _, w in slopes) / 2, 0
+    for slope, width in slopes:
+        seen += width
+        if seen >= half:
+            return math.degrees(math.atan(slope))
+    return 0.0
+
+
+def deskew_lines(lines, skew: float, size: tuple[int, int]) -> tuple[Line, ...]:
+    """Word boxes found on the skewed image, expressed in the deskewed frame (the image
+    turned counter-clockwise by `skew` about its centre, same canvas)."""
+    a = math.radians(skew)
+    cos, sin = math.cos(a), math.sin(a)
+    cx, cy = size[0] / 2, size[1] / 2
+
+    def point(x, y):
+        return (cx + (x - cx) * cos + (y - cy) * sin, cy - (x - cx) * sin + (y - cy) * cos)
+
+    def box(b):
+        x, y = point((b[0] + b[2]) / 2, (b[1] + b[3]) / 2)
+        w = b[2] - b[0]
+        h = max((b[3] - b[1]) * 0.5, (b[3] - b[1]) - w * abs(sin))  # minus the skew's lean
+        return (round(x - w / 2), round(y - h / 2), round(x + w / 2), round(y + h / 2))
+
+    result = []
+    for line in lines:
+        words = tuple(Word(w.text, box(w.box), w.confidence) for w in line.words)
+        if not words:
+            continue
+        x0, y0 = min(w.box[0] for w in words), min(w.box[1] for w in words)
+        x1, y1 = max(w.box[2] for w in words), max(w.box[3] for w in words)
+        baseline = None
+        if line.baseline:
+            slope, offset = line.baseline
+            left = point(line.box[0], line.box[3] + offset)
+            right = point(line.box[2], line.box[3] + offset + slope * (line.box[2] - line.box[0]))
+            new_slope = (right[1] - left[1]) / (right[0] - left[0]) if right[0] != left[0] else 0.0
+            baseline = (new_slope, left[1] + new_slope * (x0 - left[0]) - y1)
+        result.append(Line((x0, y0, x1, y1), baseline, words))
+    return tuple(result)
 
 
 def in_master_frame(analysis: PageAnalysis, load_turn: int,

@@ -15,11 +15,11 @@ image type. A running number with no prefix ("001.jpg") names the document after
 folder. A lone numbered image keeps its whole name ("CCCD_056089001234.jpg" is the
 document "CCCD_056089001234"). Every other file, and every PDF, is a document of its own.
 
-Files are recognised by their first bytes, not their extension. Hidden files and
-operating-system litter are skipped silently; anything else that cannot be used is a
-`BadInput` in `Discovery.problems` (the batch goes on). Symbolic links are followed while
-they stay inside the folder that was given; one that leads outside, nowhere, or round in
-a loop is a problem. Inputs are only ever read.
+Files are recognised by their first bytes, not their extension. Hidden files,
+operating-system litter and sidecars (.json, .xml, .txt …) are skipped silently; anything
+else that cannot be used is a `BadInput` in `Discovery.problems` (the batch goes on).
+Symbolic links are followed while they stay inside the folder that was given; one that
+leads outside, nowhere, or round in a loop is a problem. Inputs are only ever read.
 """
 from __future__ import annotations
 
@@ -46,6 +46,9 @@ LITTER = frozenset({
     "thumbs.db", "ehthumbs.db", "ehthumbs_vista.db", "desktop.ini", "icon\r",
     "$recycle.bin", "system volume information", "__macosx", "recycler",
 })
+
+# Sidecars that scanners, archives and our own sample generator put beside scans.
+SIDECARS = frozenset({".json", ".xml", ".txt", ".md", ".csv", ".html", ".htm", ".log", ".ini"})
 
 EXTENSIONS = {
     "jpeg": {".jpg", ".jpeg", ".jpe", ".jfif"},
@@ -227,7 +230,8 @@ class _Dossier:
 
 
 def _skipped(name: str) -> bool:
-    return name.startswith(".") or name.casefold() in LITTER or name.startswith("._")
+    return (name.startswith(".") or name.casefold() in LITTER
+            or os.path.splitext(name)[1].casefold() in SIDECARS)
 
 
 class _Walker:

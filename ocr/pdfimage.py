@@ -14,6 +14,7 @@ EXIF orientation is ignored: the master is the image as stored (PageLayout.turn 
 from __future__ import annotations
 
 import hashlib
+from collections import OrderedDict
 from io import BytesIO
 from pathlib import Path
 
@@ -101,9 +102,7 @@ class ImageSources:
     def _convert(self, key, data, make=None) -> pikepdf.Pdf | Exception:
         if key not in self._converted:
             try:
-                payload = data if make is None else make()
-                pdf_bytes = img2pdf.convert(payload, rotation=img2pdf.Rotation.none,
-                                            layout_fun=_LAYOUT, engine=img2pdf.Engine.pikepdf)
+                pdf_bytes = _converted_bytes(key, data, make)
                 self._converted[key] = pikepdf.open(BytesIO(pdf_bytes))
             except Exception as e:  # img2pdf and PIL raise many kinds
                 self._converted[key] = e
@@ -221,3 +220,22 @@ def _flatten(im: Image.Image) -> Image.Image:
     white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
     flat = Image.alpha_composite(white, rgba).convert("RGB")
     return flat.convert("L") if gray else flat
+
+
+# A stacked batch is one multi-page TIFF whose pages end up in many output PDFs:
+# img2pdf converts it once, not once per page.
+_RECENT: OrderedDict = OrderedDict()
+_RECENT_SIZE = 4
+
+
+def _converted_bytes(key, data, make) -> bytes:
+    if key in _RECENT:
+        _RECENT.move_to_end(key)
+        return _RECENT[key]
+    payload = data if make is None else make()
+    pdf_bytes = img2pdf.convert(payload, rotation=img2pdf.Rotation.none,
+                                layout_fun=_LAYOUT, engine=img2pdf.Engine.pikepdf)
+    _RECENT[key] = pdf_bytes
+    if len(_RECENT) > _RECENT_SIZE:
+        _RECENT.popitem(last=False)
+    return pdf_bytes

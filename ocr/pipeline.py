@@ -49,6 +49,7 @@ class Page:
     source_name: str  # the source's name relative to its dossier folder
     key: str
     analysis: PageAnalysis | None = None
+    cached: bool = False
 
 
 @dataclass
@@ -158,15 +159,17 @@ def _analyse(ref: PageRef) -> PageAnalysis:
 def analyse(pages: list[Page], cache: PageCache, options: OcrOptions,
             on_page: Callable[[Page], None] | None = None) -> list[tuple[Page, Exception]]:
     """Fill in every page's analysis; returns the pages that failed, with why."""
-    todo = []
+    todo: list[Page] = []
     for page in pages:
         if page.ref.born_digital:  # no scan image: nothing to OCR
             continue
         page.analysis = cache.get(page.key)
         if page.analysis is None:
             todo.append(page)
-        elif on_page:
-            on_page(page)
+        else:
+            page.cached = True
+            if on_page:
+                on_page(page)
     failures = []
     if not todo:
         return failures
@@ -198,6 +201,7 @@ class OcrRun:
     dossiers: list  # of DossierResult (see writer)
     files: list[FileReport]
     pages: int
+    cached_pages: int
     seconds: float
 
     @property
@@ -230,4 +234,7 @@ def run_ocr(paths: Sequence[Path], out: Path, options: OcrOptions = OcrOptions()
     files = list(work.files.values())
     write_report(out, files)
     total = sum(len(doc.pages) for d in work.dossiers for doc in d.documents)
-    return OcrRun(results, files, total, time.monotonic() - started)
+    if options.split_qr:  # separator sheets were input pages too
+        total = len(pages)
+    return OcrRun(results, files, total, sum(p.cached for p in pages),
+                  time.monotonic() - started)

@@ -16,6 +16,7 @@ class DocumentResult:
     file: str | None
     sources: list[str]
     sha256_sources: dict[str, str]
+    source_pages: list[dict]  # each input page in order: {"source", "page" (1-based)}
     pages: int
     dropped_pages: list[dict]
     ocr: dict
@@ -79,8 +80,12 @@ def write_document(doc, folder: Path, sha256: dict, engine: str, options) -> Doc
     ocr = {"engine": engine, "lang": options.lang,
            "mean_confidence": round(sum(confidences) / len(confidences), 1) if confidences else None,
            "page_confidence": [round(c, 1) for c in confidences]}
-    return DocumentResult(file, sources, hashes, len(doc.pages), dropped, ocr,
-                          _empty_metadata(), {}, warnings)
+    return DocumentResult(file, sources, hashes, _source_pages(doc), len(doc.pages), dropped,
+                          ocr, _empty_metadata(), {}, warnings)
+
+
+def _source_pages(doc) -> list[dict]:
+    return [{"source": p.source_name, "page": p.ref.index + 1} for p in doc.pages]
 
 
 def _keep_text_layer(doc, folder: Path, sha256: dict, engine: str, options) -> DocumentResult:
@@ -92,8 +97,8 @@ def _keep_text_layer(doc, folder: Path, sha256: dict, engine: str, options) -> D
     source = doc.pages[0].source_name
     ocr = {"engine": None, "lang": options.lang, "mean_confidence": None,
            "page_confidence": [], "text_layer": "kept"}
-    return DocumentResult(file, [source], {source: sha256[doc.kept_pdf]}, len(doc.pages), [],
-                          ocr, _empty_metadata(), {}, [])
+    return DocumentResult(file, [source], {source: sha256[doc.kept_pdf]}, _source_pages(doc),
+                          len(doc.pages), [], ocr, _empty_metadata(), {}, [])
 
 
 def _empty_metadata() -> dict:
