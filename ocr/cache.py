@@ -10,7 +10,7 @@ from .analyse import PageAnalysis
 from .engine import Recognition
 from .pdfpage import Line, Word
 
-CACHE_VERSION = "2"  # bump when the analysis changes meaning
+CACHE_VERSION = "3"  # bump when the analysis changes meaning
 
 
 def page_key(source_sha256: str, index: int, engine: str, lang: str) -> str:

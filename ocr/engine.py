@@ -3,7 +3,6 @@
 Tesseract with unbounded OpenMP is 3–5× slower on small machines, so the thread limit
 is set before the library loads; parallelism comes from one engine per core instead.
 """
-import math
 import os
 import unicodedata
 from dataclasses import dataclass
@@ -87,12 +86,6 @@ class Engine:
         if not result:
             return Orientation(0, 0.0)
         return Orientation((360 - result["orient_deg"]) % 360, float(result["orient_conf"]))
-
-    def skew(self, image: Image.Image, dpi: int = 300) -> float:
-        """Degrees to rotate counter-clockwise (PIL's sense) to make text lines level."""
-        self._set(image, dpi)
-        layout = self._api.AnalyseLayout()
-        return math.degrees(layout.Orientation()[3]) if layout else 0.0
 
     def recognize(self, image: Image.Image, dpi: int = 300) -> Recognition:
         self._set(image, dpi)
