@@ -52,7 +52,17 @@ test: setup
 demo: setup
 	$(BIN)/sohoa demo
 
-bench: setup
+# The alternatives run side by side: pyHanko's CLI in .venv, OCRmyPDF (+ Ghostscript) in its
+# own venv so that its pins never touch sohoa's.
+PEERS := bench/.venv-peers
+$(PEERS)/.installed:
+	@$(MAKE) --no-print-directory system SYSTEM_PACKAGES=ghostscript
+	test -x $(PEERS)/bin/python || $(PYTHON) -m venv $(PEERS)
+	$(PEERS)/bin/python -m pip install -q ocrmypdf
+	$(BIN)/python -m pip install -q -e '.[test,bench]'
+	touch $@
+
+bench: setup $(PEERS)/.installed
 	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
