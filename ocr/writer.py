@@ -31,9 +31,11 @@ class DossierResult:
     dossier_code: str | None
     documents: list[DocumentResult]
     folder: Path
+    source_root: Path  # where the sources (the masters) are, for `sohoa archive add`
 
     def to_json(self) -> dict:
         return {"dossier": self.dossier, "dossier_code": self.dossier_code,
+                "source_root": str(self.source_root.resolve()),
                 "documents": [asdict(d) for d in self.documents]}
 
 
@@ -41,7 +43,7 @@ def write_dossier(dossier, out: Path, sha256: dict, engine: str, options) -> Dos
     folder = out / dossier.name
     documents = [write_document(doc, folder, sha256, engine, options) for doc in dossier.documents]
     code = dossier.dossier_code or _first_code(dossier)
-    result = DossierResult(dossier.name, code, documents, folder)
+    result = DossierResult(dossier.name, code, documents, folder, dossier.root)
     fsio.write_text(folder / "dossier.json",
                     json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n")
     return result
