@@ -11,7 +11,7 @@ from . import doctor as doctor_lib
 from .config import load_settings
 from .console import err, print_json
 from .errors import ExitCode, SohoaError
-from . import sign_cmd, verify_cmd
+from . import archive_cmd, sign_cmd, verify_cmd
 from .ocr_cmd import ocr
 from .samples_cmd import samples_app
 from .demo import run_demo
@@ -30,6 +30,7 @@ app.command(epilog="Example: sohoa ocr ./scans -o ./out  ·  sohoa ocr batch.pdf
 app.command(epilog=sign_cmd.EPILOG)(sign_cmd.sign)
 app.command(epilog=verify_cmd.EPILOG)(verify_cmd.verify)
 app.add_typer(verify_cmd.trust_app, name="trust")
+app.add_typer(archive_cmd.archive_app, name="archive")
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine output on stdout.")]
 

@@ -1,4 +1,5 @@
 """Shared test helpers: drive the installed `sohoa` command like a user."""
+import hashlib
 import os
 import shutil
 import subprocess
@@ -12,6 +13,8 @@ pytest_plugins = ["conftest_pki"]
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 SOHOA = Path(sys.executable).parent / "sohoa"
+SAMPLES = REPO / "samples" / "dossiers"
+CASES = sorted(SAMPLES.glob("case*"))
 
 
 def run_sohoa(*args, cwd=None, env=None, input=None) -> subprocess.CompletedProcess:
@@ -46,3 +49,31 @@ def need(program: str) -> str:
     if not path:
         pytest.skip(f"{program} is not installed (make setup installs it)")
     return path
+
+
+def tree_hashes(folder: Path) -> dict:
+    return {p: hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in folder.rglob("*") if p.is_file() and not p.is_symlink()}
+
+
+@pytest.fixture(scope="session")
+def dossiers_out(tmp_path_factory):
+    """`sohoa ocr` run once on the committed sample dossiers, shared by every test
+    module that reads its output: (output folder, completed process)."""
+    need("tesseract")
+    out = tmp_path_factory.mktemp("ocr") / "out"
+    before = tree_hashes(SAMPLES)
+    result = subprocess.run([str(SOHOA), "ocr", *map(str, CASES), "-o", str(out), "--json"],
+                            capture_output=True, text=True, timeout=900)
+    assert tree_hashes(SAMPLES) == before, "sohoa ocr must never modify its inputs"
+    return out, result
+
+
+@pytest.fixture(scope="session")
+def batch_out(tmp_path_factory):
+    need("tesseract")
+    out = tmp_path_factory.mktemp("ocr-batch") / "out"
+    result = subprocess.run([str(SOHOA), "ocr", str(SAMPLES / "batch"), "-o", str(out),
+                             "--split", "qr", "--json"], capture_output=True, text=True,
+                            timeout=900)
+    return out, result

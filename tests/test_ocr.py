@@ -13,7 +13,7 @@ from pathlib import Path
 import pikepdf
 import pytest
 
-from conftest import REPO, SOHOA, need
+from conftest import REPO, SOHOA, tree_hashes
 
 SAMPLES = REPO / "samples" / "dossiers"
 CASES = sorted(SAMPLES.glob("case*"))
@@ -37,30 +37,8 @@ def pdftotext(pdf: Path, *args: str) -> str:
                           text=True, check=True).stdout
 
 
-def tree_hashes(folder: Path) -> dict:
-    return {p: hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in folder.rglob("*") if p.is_file() and not p.is_symlink()}
-
-
-@pytest.fixture(scope="session")
-def dossiers_out(tmp_path_factory):
-    need("tesseract")
-    out = tmp_path_factory.mktemp("ocr") / "out"
-    before = tree_hashes(SAMPLES)
-    result = subprocess.run([str(SOHOA), "ocr", *map(str, CASES), "-o", str(out), "--json"],
-                            capture_output=True, text=True, timeout=900)
-    assert tree_hashes(SAMPLES) == before, "sohoa ocr must never modify its inputs"
-    return out, result
-
-
-@pytest.fixture(scope="session")
-def batch_out(tmp_path_factory):
-    need("tesseract")
-    out = tmp_path_factory.mktemp("ocr-batch") / "out"
-    result = subprocess.run([str(SOHOA), "ocr", str(SAMPLES / "batch"), "-o", str(out),
-                             "--split", "qr", "--json"], capture_output=True, text=True,
-                            timeout=900)
-    return out, result
+# `dossiers_out` (one `sohoa ocr` run on the committed samples) is in conftest.py: the
+# metadata tests read the same run.
 
 
 def test_every_sample_dossier_gets_the_contract_layout(dossiers_out):

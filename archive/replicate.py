@@ -1,0 +1,152 @@
+"""`sohoa archive replicate --to PATH`: a second copy of the archive, verified after copy.
+
+Circular 05/2025/TT-BNV asks for at least two copies on independent media. Each bag
+version not yet at PATH is copied into PATH/.staging/, fsync'ed, evicted from the page
+cache (so that the check reads the medium, not memory), checked against its manifests
+(both algorithms), then renamed into place; versions already there are compared by
+their tag manifest. A consistent snapshot of the catalogue (SQLite backup) goes to
+PATH/catalogue.sqlite3. Copying to the same device as the archive works but is reported:
+it is not an independent medium.
+"""
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sohoa.cli.errors import UsageError
+from sohoa.cli.fsio import fsync_dir
+
+from . import layout as L
+from .bag import ALGORITHMS, READ_ONLY
+from .fixity import Problem, check_paths
+from .store import Archive, mkdirs_durable, remove_tree
+
+CHUNK = 4 << 20
+
+
+@dataclass
+class ReplicaReport:
+    destination: str
+    copied: int = 0
+    present: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    same_device: bool = False
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_json(self) -> dict:
+        return {"destination": self.destination, "ok": self.ok, "copied": self.copied,
+                "present": self.present, "bytes": self.bytes, "seconds": round(self.seconds, 3),
+                "same_device": self.same_device, "problems": [p.to_json() for p in self.problems]}
+
+
+def _copy_durable(src: Path, dst: Path) -> int:
+    size = 0
+    with open(src, "rb", buffering=0) as fin, open(dst, "xb", buffering=0) as fout:
+        while block := fin.read(CHUNK):
+            view = memoryview(block)
+            while view:
+                view = view[fout.write(view):]
+            size += len(block)
+        os.fsync(fout.fileno())
+        try:
+            os.posix_fadvise(fout.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+        except (AttributeError, OSError):
+            pass
+    os.chmod(dst, READ_ONLY)
+    return size
+
+
+def _copy_bag(src: Path, dst: Path) -> int:
+    dst.mkdir()
+    size = 0
+    dirs = [dst]
+    for dirpath, dirnames, filenames in os.walk(src):
+        rel = Path(dirpath).relative_to(src)
+        for d in sorted(dirnames):
+            (dst / rel / d).mkdir()
+            dirs.append(dst / rel / d)
+        for name in sorted(filenames):
+            size += _copy_durable(Path(dirpath, name), dst / rel / name)
+    for d in sorted(dirs, key=lambda p: -len(p.parts)):
+        fsync_dir(d)
+    return size
+
+
+def _same_tags(a: Path, b: Path) -> bool:
+    name = "tagmanifest-sha256.txt"
+    try:
+        return (a / name).read_bytes() == (b / name).read_bytes()
+    except OSError:
+        return False
+
+
+def replicate(arch: Archive, destination: Path, on_start=None, on_version=None) -> ReplicaReport:
+    started = time.perf_counter()
+    dest = destination.absolute()
+    src_root = arch.paths.root
+    if dest == src_root or src_root in dest.parents or dest in src_root.parents:
+        raise UsageError(f"{dest}: the replica must be outside the archive (and not contain it)")
+    dest_paths = L.ArchivePaths(dest)
+    for d in (dest, dest_paths.fonds, dest_paths.staging):
+        mkdirs_durable(d)
+    report = ReplicaReport(str(dest), same_device=os.stat(dest).st_dev == os.stat(src_root).st_dev)
+    versions = list(L.iter_version_dirs(arch.paths))
+    if on_start:
+        on_start(len(versions))
+    for version in versions:
+        rel = arch.paths.rel(version)
+        target = dest / rel
+        if target.exists():
+            if _same_tags(version, target):
+                report.present += 1
+            else:
+                report.problems.append(Problem("conflict", rel, "a different bag is already at this path in the replica"))
+        else:
+            staging = dest_paths.staging / f"{uuid.uuid4().hex}"
+            try:
+                report.bytes += _copy_bag(version, staging)
+                [result] = check_paths(dest_paths.staging, [staging.name], ALGORITHMS)
+                if result.problems:
+                    for p in result.problems:
+                        report.problems.append(Problem(p.kind, rel + p.path[len(staging.name):], "in the copy: " + p.detail))
+                else:
+                    mkdirs_durable(target.parent)
+                    os.rename(staging, target)
+                    fsync_dir(target.parent)
+                    report.copied += 1
+            except OSError as exc:
+                report.problems.append(Problem("unreadable", rel, f"copy failed: {exc.strerror or exc}"))
+            finally:
+                remove_tree(staging)
+        if on_version:
+            on_version()
+    _snapshot_catalogue(arch, dest_paths.catalogue)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _snapshot_catalogue(arch: Archive, target: Path) -> None:
+    partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(str(partial) + suffix).unlink(missing_ok=True)
+    dst = sqlite3.connect(partial)
+    try:
+        arch.catalogue.con.backup(dst)
+        dst.execute("PRAGMA journal_mode = DELETE")
+    finally:
+        dst.close()
+    with open(partial, "rb+") as f:
+        os.fsync(f.fileno())
+    for suffix in ("-wal", "-shm"):
+        Path(str(target) + suffix).unlink(missing_ok=True)
+    os.replace(partial, target)
+    fsync_dir(target.parent)

@@ -1,0 +1,231 @@
+"""An archive folder: its paths, catalogue, locks, staging areas and crash recovery.
+
+Locks are `flock` locks on files under `.locks/` (released by the kernel when a process
+dies): the archive lock is taken shared by every writer and exclusively by `reindex`; a
+dossier lock serialises the ingests of one dossier (deciding its next version, renaming
+the bag into place, cataloguing it). Two `sohoa archive add` at once are therefore safe.
+
+A staging area is `.staging/<id>/` with a lock file `.staging/<id>.lock` held by its
+owner. Its life: bag built in `<id>/bag/` → `<id>/intent.json` names the final path →
+rename into `fonds/…` → catalogue commit → area removed. `recover()` looks at areas whose
+owner died (their lock is free): if the rename happened, it catalogues the bag; anything
+else is a bag that never reached its final path and is deleted.
+"""
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import shutil
+import signal
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from sohoa.cli.errors import UsageError
+from sohoa.cli.fsio import fsync_dir
+
+from .catalogue import Catalogue
+from .layout import ArchivePaths
+
+FAULT_ENV = "SOHOA_FAULT"
+FAULT_EXIT = 86
+
+
+def fault(step: str) -> None:
+    """Fault injection for the crash tests: SOHOA_FAULT=<step> exits hard at that step."""
+    if os.environ.get(FAULT_ENV) == step:
+        os._exit(FAULT_EXIT)
+
+
+@contextmanager
+def flocked(path: Path, *, shared: bool = False, blocking: bool = True):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        flags = fcntl.LOCK_SH if shared else fcntl.LOCK_EX
+        try:
+            fcntl.flock(fd, flags | (0 if blocking else fcntl.LOCK_NB))
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def deferred_interrupt():
+    """Ctrl-C inside the block takes effect after it (the rename-and-commit step)."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: received.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if received:
+            raise KeyboardInterrupt
+
+
+def mkdirs_durable(path: Path) -> None:
+    """mkdir -p, each new folder made durable in its parent."""
+    missing = []
+    p = path
+    while not p.exists():
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        try:
+            d.mkdir()
+        except FileExistsError:
+            pass
+        fsync_dir(d.parent)
+
+
+@dataclass
+class StagingArea:
+    folder: Path
+    lock_path: Path
+    fd: int
+
+    @property
+    def bag(self) -> Path:
+        return self.folder / "bag"
+
+    @property
+    def intent(self) -> Path:
+        return self.folder / "intent.json"
+
+    def write_intent(self, target: str) -> None:
+        with open(self.intent, "x", encoding="utf-8") as f:
+            json.dump({"target": target, "pid": os.getpid()}, f)
+            f.flush()
+            os.fsync(f.fileno())
+        fsync_dir(self.folder)
+
+
+class Archive:
+    def __init__(self, root: Path, *, create: bool = False):
+        self.paths = ArchivePaths(Path(root).absolute())
+        root = self.paths.root
+        if not root.exists() or not self.paths.catalogue.exists():
+            if not create:
+                raise UsageError(f"{root}: not an archive (no catalogue.sqlite3) — "
+                                 "create one with: sohoa archive add OUT --archive "
+                                 f"{root}")
+        if create:
+            mkdirs_durable(root)
+            for d in (self.paths.fonds, self.paths.staging, self.paths.locks):
+                mkdirs_durable(d)
+        self._catalogue: Catalogue | None = None
+
+    @property
+    def catalogue(self) -> Catalogue:
+        if self._catalogue is None:
+            self._catalogue = Catalogue(self.paths.catalogue)
+        return self._catalogue
+
+    def close(self) -> None:
+        if self._catalogue is not None:
+            self._catalogue.close()
+            self._catalogue = None
+
+    def __enter__(self) -> "Archive":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # ---------------------------------------------------------------- locks
+
+    def archive_lock(self, *, exclusive: bool = False):
+        return flocked(self.paths.locks / "archive.lock", shared=not exclusive)
+
+    def dossier_lock(self, key: str):
+        return flocked(self.paths.lock_for(key))
+
+    # ---------------------------------------------------------------- staging
+
+    @contextmanager
+    def staging_area(self):
+        """A fresh staging area, removed on exit (whatever happened)."""
+        staging = self.paths.staging
+        mkdirs_durable(staging)
+        ident = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        tmp_lock = staging / f"{ident}.lock.tmp"
+        fd = os.open(tmp_lock, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        lock_path = staging / f"{ident}.lock"
+        os.rename(tmp_lock, lock_path)  # the lock is held before anyone can see it
+        folder = staging / ident
+        folder.mkdir()
+        area = StagingArea(folder, lock_path, fd)
+        try:
+            yield area
+        finally:
+            try:
+                remove_tree(folder)
+                lock_path.unlink(missing_ok=True)
+            finally:
+                os.close(fd)
+
+    def dead_areas(self):
+        """Staging areas whose owner is gone, each locked by us while handled."""
+        staging = self.paths.staging
+        if not staging.is_dir():
+            return
+        for lock_path in sorted(staging.glob("*.lock")):
+            try:
+                fd = os.open(lock_path, os.O_RDWR)
+            except FileNotFoundError:
+                continue
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # its owner is at work
+                if not lock_path.exists():
+                    continue  # removed by its owner meanwhile
+                yield StagingArea(staging / lock_path.name[:-5], lock_path, fd)
+            finally:
+                os.close(fd)
+        now = time.time()
+        for stray in staging.iterdir():
+            try:
+                if stray.name.endswith(".lock.tmp") and now - stray.stat().st_mtime > 3600:
+                    stray.unlink()
+                elif stray.is_dir() and not (staging / f"{stray.name}.lock").exists() \
+                        and now - stray.stat().st_mtime > 3600:
+                    remove_tree(stray)
+            except FileNotFoundError:
+                continue
+
+
+def remove_tree(path: Path) -> None:
+    """rmtree that also removes read-only files and does not mind a missing folder."""
+    if not path.exists():
+        return
+
+    def onerror(func, name, exc_info):
+        exc = exc_info[1]
+        if isinstance(exc, FileNotFoundError):
+            return
+        if isinstance(exc, PermissionError) or getattr(exc, "errno", None) == errno.EACCES:
+            os.chmod(os.path.dirname(name), 0o755)
+            if os.path.isdir(name) and not os.path.islink(name):
+                os.chmod(name, 0o755)
+                shutil.rmtree(name, onerror=onerror)
+            else:
+                os.unlink(name)
+            return
+        raise exc
+
+    shutil.rmtree(path, onerror=onerror)
