@@ -11,7 +11,7 @@ from . import doctor as doctor_lib
 from .config import load_settings
 from .console import err, print_json
 from .errors import ExitCode, SohoaError
-from . import archive_cmd, sign_cmd, verify_cmd
+from . import archive_cmd, meta_cmd, sign_cmd, verify_cmd
 from .ocr_cmd import ocr
 from .samples_cmd import samples_app
 from .demo import run_demo
@@ -27,6 +27,7 @@ app = typer.Typer(
 )
 app.add_typer(samples_app, name="samples")
 app.command(epilog="Example: sohoa ocr ./scans -o ./out  ·  sohoa ocr batch.pdf -o ./out --split qr")(ocr)
+app.command(epilog=meta_cmd.EPILOG)(meta_cmd.meta)
 app.command(epilog=sign_cmd.EPILOG)(sign_cmd.sign)
 app.command(epilog=verify_cmd.EPILOG)(verify_cmd.verify)
 app.add_typer(verify_cmd.trust_app, name="trust")

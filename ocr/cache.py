@@ -10,7 +10,7 @@ from .analyse import PageAnalysis
 from .engine import Recognition
 from .pdfpage import Line, Word
 
-CACHE_VERSION = "3"  # bump when the analysis changes meaning
+CACHE_VERSION = "4"  # bump when the analysis changes meaning (4: 1-D barcodes)
 
 
 def page_key(source_sha256: str, index: int, engine: str, lang: str) -> str:
@@ -47,4 +47,5 @@ def _from_dict(data: dict) -> PageAnalysis:
             for line in rec["lines"])
         rec = Recognition(lines, rec["mean_confidence"])
     data["qr_codes"] = tuple(data["qr_codes"])
+    data["barcodes"] = tuple(data.get("barcodes", ()))
     return PageAnalysis(recognition=rec, **data)

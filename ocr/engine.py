@@ -92,6 +92,19 @@ class Engine:
         self._api.Recognize()
         return Recognition(tuple(self._lines()), float(self._api.MeanTextConf()))
 
+    def read_line(self, image: Image.Image, dpi: int = 300) -> tuple[str, float]:
+        """One text line read on its own (a crop the layout pointed at): its NFC text
+        and Tesseract's mean confidence (0–100)."""
+        PSM = self._tesserocr.PSM
+        self._api.SetPageSegMode(PSM.SINGLE_LINE)
+        try:
+            self._set(image, dpi)
+            text = self._api.GetUTF8Text() or ""
+            confidence = float(self._api.MeanTextConf())
+        finally:
+            self._api.SetPageSegMode(PSM.AUTO)
+        return unicodedata.normalize("NFC", " ".join(text.split())), confidence
+
     def _set(self, image: Image.Image, dpi: int) -> None:
         self._api.SetImage(image)
         self._api.SetSourceResolution(int(dpi))

@@ -40,18 +40,35 @@ class DossierResult:
 
 
 def write_dossier(dossier, out: Path, sha256: dict, engine: str, options) -> DossierResult:
+    from .readmeta import for_dossier
+
     folder = out / dossier.name
-    documents = [write_document(doc, folder, sha256, engine, options) for doc in dossier.documents]
-    code = dossier.dossier_code or _first_code(dossier)
+    metadata = for_dossier(dossier, options.lang)
+    documents = [write_document(doc, folder, sha256, engine, options, metadata.get(i))
+                 for i, doc in enumerate(dossier.documents)]
+    code = (dossier.dossier_code or _first_code(dossier)
+            or next((c for d in documents for c in d.metadata["dossier_codes"]), None))
     result = DossierResult(dossier.name, code, documents, folder, dossier.root)
     fsio.write_text(folder / "dossier.json",
                     json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n")
     return result
 
 
-def write_document(doc, folder: Path, sha256: dict, engine: str, options) -> DocumentResult:
+def write_document(doc, folder: Path, sha256: dict, engine: str, options,
+                   metadata=None) -> DocumentResult:
+    """`metadata`: the document's `Metadata` (ocr/metadata.py), if it was read."""
+    fields, confidence = _metadata(metadata)
     if doc.kept_pdf is not None:
-        return _keep_text_layer(doc, folder, sha256, engine, options)
+        result = _keep_text_layer(doc, folder, sha256, engine, options, fields, confidence)
+    else:
+        result = _write_searchable(doc, folder, sha256, engine, options, fields, confidence)
+    if isinstance(metadata, Exception):
+        result.warnings.append(f"metadata could not be read ({type(metadata).__name__}: {metadata})")
+    return result
+
+
+def _write_searchable(doc, folder: Path, sha256: dict, engine: str, options, fields: dict,
+                      confidence: dict) -> DocumentResult:
     kept, dropped = [], []
     for page in doc.pages:
         a = page.analysis
@@ -83,14 +100,15 @@ def write_document(doc, folder: Path, sha256: dict, engine: str, options) -> Doc
            "mean_confidence": round(sum(confidences) / len(confidences), 1) if confidences else None,
            "page_confidence": [round(c, 1) for c in confidences]}
     return DocumentResult(file, sources, hashes, _source_pages(doc), len(doc.pages), dropped,
-                          ocr, _empty_metadata(), {}, warnings)
+                          ocr, fields, confidence, warnings)
 
 
 def _source_pages(doc) -> list[dict]:
     return [{"source": p.source_name, "page": p.ref.index + 1} for p in doc.pages]
 
 
-def _keep_text_layer(doc, folder: Path, sha256: dict, engine: str, options) -> DocumentResult:
+def _keep_text_layer(doc, folder: Path, sha256: dict, engine: str, options, fields: dict,
+                     confidence: dict) -> DocumentResult:
     """A PDF whose text layer is already good Vietnamese is copied as it is."""
     file = f"{doc.name}.pdf"
     fsio.write_bytes(folder / file, doc.kept_pdf.read_bytes())
@@ -100,7 +118,14 @@ def _keep_text_layer(doc, folder: Path, sha256: dict, engine: str, options) -> D
     ocr = {"engine": None, "lang": options.lang, "mean_confidence": None,
            "page_confidence": [], "text_layer": "kept"}
     return DocumentResult(file, [source], {source: sha256[doc.kept_pdf]}, _source_pages(doc),
-                          len(doc.pages), [], ocr, _empty_metadata(), {}, [])
+                          len(doc.pages), [], ocr, fields, confidence, [])
+
+
+def _metadata(metadata) -> tuple[dict, dict]:
+    """The contract's `metadata` and `confidence` objects of a document."""
+    if metadata is None or isinstance(metadata, Exception):
+        return _empty_metadata(), {}
+    return metadata.fields(), metadata.confidences()
 
 
 def _empty_metadata() -> dict:
