@@ -33,7 +33,7 @@ def trust_folder() -> Path:
 
 
 def parse_time(text: str) -> datetime:
-    from sohoa.signing.verify import VN_TIME
+    from sohoa.signing.results import VN_TIME
 
     try:
         moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
@@ -58,7 +58,6 @@ def verify(
     3 otherwise any INDETERMINATE · 2 usage error.
     """
     from sohoa.signing import trust as trust_lib
-    from sohoa.signing import verify as engine
 
     settings = load_settings({"jobs": jobs})
     missing = [str(p) for p in [*paths, *(trust or [])] if not p.exists()]
@@ -69,6 +68,8 @@ def verify(
     except BadInput as exc:
         raise UsageError(str(exc)) from exc
     moment = parse_time(at) if at else None
+    from sohoa.signing import verify as engine  # pyHanko (≈0.5 s): only once the usage is fine
+
     files = engine.collect_pdfs(paths)
     if not files:
         raise UsageError(f"no PDF file in {', '.join(map(str, paths))}")

@@ -13,7 +13,7 @@ from html import escape
 from pathlib import Path
 
 from .trust import fingerprint, official_root
-from .verify import VN_TIME, FileVerdict, Policy, SignatureVerdict
+from .results import VN_TIME, FileVerdict, Policy, SignatureVerdict
 
 LABELS = {
     "TOTAL_PASSED": ("Hợp lệ", "Passed", "ok"),

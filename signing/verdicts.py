@@ -1,6 +1,6 @@
 """From what was found about one signature to an ETSI EN 319 102-1 verdict.
 
-`verify.py` gathers `Findings` (pyHanko's status objects plus sohoa's own checks);
+`validation.py` gathers `Findings` (pyHanko's status objects plus sohoa's own checks);
 `judge()` turns them into an indication, a sub-indication (the names EU DSS reports)
 and a plain-language reason in Vietnamese and English. Precedence, worst first:
 unreadable structure, changed bytes, bad signature value, bad ByteRange/coverage,
@@ -100,7 +100,7 @@ REASONS: dict[str, tuple[str, str]] = {
 
 @dataclass
 class Findings:
-    """What verify.py learnt about one signature (None: not known / not applicable)."""
+    """What validation.py learnt about one signature (None: not known / not applicable)."""
 
     structure_error: str | None = None  # CMS undecodable, unsupported SubFilter, …
     structure_key: str = "cms"

@@ -97,6 +97,32 @@ def garbage_cms(signed: bytes) -> bytes:
     return signed[:start] + b"30" + b"0" * (end - start - 2) + signed[end:]
 
 
+def revoked_b_lt(tsa_url: str) -> bytes:
+    """B-LT-like file of the revoked signer: a B-T signature plus a DSS with the chain and
+    the OCSP responses/CRLs that say it is revoked (pyHanko's signer refuses to make it)."""
+    import asyncio
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import async_validate_pdf_signature
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
+
+    data = sign(a4_pdf(), "revoked", "Signature", "B-T", tsa_url)
+    emb = PdfFileReader(BytesIO(data)).embedded_signatures[0]
+    vc = ValidationContext(trust_roots=[testpki.certificate("root")], allow_fetching=True)
+
+    async def fetch_revinfo():
+        try:
+            await async_validate_pdf_signature(emb, vc, vc)
+        finally:
+            await vc.aclose()
+
+    asyncio.run(fetch_revinfo())
+    out = BytesIO(data)
+    DocumentSecurityStore.add_dss(out, emb.pkcs7_content, certs=[testpki.certificate(n) for n in ("root", "intermediate")],
+                                  ocsps=vc.ocsps, crls=vc.crls)
+    return out.getvalue()
+
+
 def encrypted_copy(signed: bytes) -> bytes:
     """Re-saved and encrypted by another tool after signing (as measured in the wild)."""
     out = BytesIO()
@@ -119,6 +145,7 @@ def docs(tmp_path_factory, pki_server) -> dict[str, Path]:
     made["pair-B-LTA"] = sign(made["leader-B-LTA"], "agency", "Agency", "B-LTA", tsa)
     for who in ("revoked", "expired", "nokeyusage"):
         made[f"{who}-B-T"] = sign(a4_pdf(), who, "Signature", "B-T", tsa)
+    made["revoked-B-LT"] = revoked_b_lt(tsa)
     made["sha1-B-B"] = sign(a4_pdf(), "leader", "Leader", "B-B", tsa, md="sha1")
     base = made["leader-B-LT"]
     made["added-page"] = update(base, add_page)
@@ -327,25 +354,192 @@ def test_trust_add_refuses_a_fake_official_root(sohoa, tmp_path):
     assert not (tmp_path / "trust").exists() or not list((tmp_path / "trust").iterdir())
 
 
-# ----------------------------------------------------------- the fast reader
+# ------------------------------------------- speed-ups and per-process caches
+# signing/speedups.py replaces three pyHanko/asn1crypto functions process-wide and
+# signing/revinfo.py keeps parsed objects from file to file: each must give exactly
+# the result of what it replaces, and no verdict may depend on what was verified before.
 
 @pytest.mark.parametrize("raw", [b"<48656C6C6F>", b"<48 65\n6C\t6C 6F>", b"<4865F>", b"<>",
-                                 b"<48%comment\n65>", b"<48zz>", b"<4865"])
+                                 b"<48%comment\n65>", b"<48zz>", b"<4865", b"<48\x0065\r\n>",
+                                 b"<" + b"ab" * 70000 + b">", b"<" + b"AB " * 30000])
 def test_fast_hex_reader_matches_pyhankos(raw):
     from pyhanko.pdf_utils import generic as g
 
-    import sohoa.signing.verify  # noqa: F401  (installs the fast reader)
+    from sohoa.signing import speedups
 
-    fast = g.read_hex_string_from_stream
-    slow = fast.__closure__ and next(c.cell_contents for c in fast.__closure__
-                                     if getattr(c.cell_contents, "__name__", "") == "read_hex_string_from_stream")
+    speedups.install()
+    fast, slow = g.read_hex_string_from_stream, speedups.PYHANKO_READ_HEX_STRING
+    assert getattr(fast, "sohoa_fast", False) and slow is not None and slow is not fast
 
     def outcome(reader):
         stream = BytesIO(raw + b" rest")
         try:
             value = reader(stream)
-            return value.original_bytes, stream.tell()
+            return type(value).__name__, value.original_bytes, stream.tell()
         except Exception as exc:  # noqa: BLE001
             return type(exc).__name__
 
     assert outcome(fast) == outcome(slow)
+
+
+def _names():
+    from asn1crypto import x509
+
+    def name(*rdns):
+        return x509.Name(name="", value=x509.RDNSequence([
+            x509.RelativeDistinguishedName([x509.NameTypeAndValue({
+                "type": t, "value": x509.DirectoryString(name="utf8_string", value=v)}) for t, v in rdn])
+            for rdn in rdns]))
+
+    cn, o = "common_name", "organization_name"
+    return [
+        name([(cn, "Trần Đình Bẩy")]), name([(cn, "trần  đình bẩy ")]), name([(cn, "Tra\u0300n Đình Bẩy")]),
+        name([(cn, "Trần Đình Bẩy")], [(o, "UBND")]), name([(o, "UBND")], [(cn, "Trần Đình Bẩy")]),
+        name([(cn, "Trần Đình Bẩy"), (o, "UBND")]), name([(o, "UBND"), (cn, "Trần Đình Bẩy")]),
+        name([(o, "Trần Đình Bẩy")]), name(), name([]), name([], []),
+        x509.Name.build({"common_name": "TEST ONLY – Root CA sohoa", "country_name": "VN"}),
+        x509.Name.build({"common_name": "test only – root ca sohoa", "country_name": "vn"}),
+    ]
+
+
+def test_name_comparison_memo_matches_asn1crypto():
+    """speed-up 2: Name == and .hashable memoised by DER, as RFC 5280 via asn1crypto."""
+    import sohoa.signing.verify  # noqa: F401  (installs the speed-ups)
+    from asn1crypto import x509
+
+    assert getattr(x509.Name, "sohoa_fast", False)
+    names = _names()
+    for a in names:
+        assert a.hashable == a.chosen.hashable  # asn1crypto's own, unpatched RDNSequence
+        for b in names:
+            assert (a == b) == (a.chosen == b.chosen), (a.native, b.native)
+            assert (a != b) == (not a.chosen == b.chosen)
+    assert names[0] == names[1] and names[0] != names[3] and names[3] != names[4]
+    assert names[0] != "Trần Đình Bẩy" and names[0] != names[0].chosen
+
+
+def _signed_datas(paths):
+    """Every CMS SignedData of these PDFs: signatures, document timestamps, signature
+    timestamp tokens (files pyHanko cannot open are skipped)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    for path in paths:
+        try:
+            sigs = PdfFileReader(BytesIO(Path(path).read_bytes()), strict=False).embedded_signatures
+        except Exception:  # noqa: BLE001
+            continue
+        for emb in sigs:
+            try:
+                yield emb.signed_data
+                for attr in emb.signer_info["unsigned_attrs"] or []:
+                    if attr["type"].native == "signature_time_stamp_token":
+                        yield attr["values"][0]["content"]
+            except Exception:  # noqa: BLE001
+                continue
+
+
+def test_cms_certificates_come_from_the_cache_unchanged(docs):
+    """speed-up 3: generic_cms.extract_certificate_info gives what pyHanko's own function
+    gives (same DER, same order, same signer, same errors), from the DER cache."""
+    import sohoa.signing.verify  # noqa: F401
+    from pyhanko.sign import general
+    from pyhanko.sign.validation import generic_cms
+
+    from sohoa.signing.revinfo import CERTS
+
+    fast = generic_cms.extract_certificate_info
+    assert getattr(fast, "sohoa_fast", False) and fast is not general.extract_certificate_info
+    corpus = sorted((SHARED / "corpora" / "verify" / "pdf").glob("*.pdf"))
+    checked = 0
+    for signed_data in _signed_datas([*docs.values(), *corpus]):
+        for _ in range(2):  # a second time from the cache
+            try:
+                want = general.extract_certificate_info(signed_data)
+            except Exception as exc:  # noqa: BLE001
+                with pytest.raises(type(exc)):
+                    fast(signed_data)
+                continue
+            got = fast(signed_data)
+            assert got.signer_cert.dump() == want.signer_cert.dump()
+            assert [c.dump() for c in got.other_certs] == [c.dump() for c in want.other_certs]
+            assert [c.dump() for c in got.attribute_certs] == [c.dump() for c in want.attribute_certs]
+            assert type(got.signer_cert) is type(want.signer_cert)
+            assert CERTS.load(want.signer_cert.dump()) is got.signer_cert
+            checked += 1
+    assert checked >= 20
+
+
+def test_caches_never_carry_a_verdict_from_one_file_to_the_next(docs):
+    """Two files with the same chain (intermediate, root, TSA certificates from the same
+    cache), one revoked: each keeps its own verdict whatever was verified before it,
+    in one process, exactly as when each is verified alone with empty caches."""
+    from sohoa.signing import revinfo
+    from sohoa.signing.verify import Policy, verify_paths
+
+    def key(verdict):  # all but the messages, which may quote the current time
+        return verdict.indication, [(s.field, s.indication, s.sub_indication, s.signer, s.intact, s.trusted,
+                                     s.coverage, s.modifications, s.signing_time, s.timestamp)
+                                    for s in verdict.signatures]
+
+    policy = Policy(trust=(testpki.certificate("root").dump(),), offline=True)
+    good, revoked = str(docs["leader-B-LT"]), str(docs["revoked-B-LT"])
+    alone = {}
+    for name in (revoked, good):
+        revinfo.clear_caches()
+        alone[name] = key(verify_paths([name], policy, jobs=1)[0])
+    hits = revinfo.CERTS.hits
+    got = verify_paths([good, revoked, good, revoked, good], policy, jobs=1)
+    assert revinfo.CERTS.hits > hits  # the second file onwards did use the cache
+    assert [key(v) for v in got] == [alone[good], alone[revoked]] * 2 + [alone[good]]
+    assert alone[good][0] == "TOTAL_PASSED"
+    assert alone[revoked][0] == "TOTAL_FAILED" and alone[revoked][1][0][2] == "REVOKED"
+
+
+def test_memoised_signature_check_still_rejects_a_forgery():
+    """Only valid signatures are remembered; a changed certificate fails every time."""
+    from asn1crypto import x509
+    from cryptography.exceptions import InvalidSignature
+
+    from sohoa.signing.revinfo import signature_validator
+
+    memo = signature_validator()
+    root, leader = testpki.certificate("intermediate"), testpki.certificate("leader")
+    args = (leader["signature_value"].native, leader["tbs_certificate"].dump(), root.public_key,
+            leader["signature_algorithm"])
+    for _ in range(2):
+        memo.validate_signature(*args)
+    forged = bytearray(args[1])
+    forged[-40] ^= 1
+    for _ in range(2):
+        with pytest.raises(InvalidSignature):
+            memo.validate_signature(args[0], bytes(forged), *args[2:])
+    assert isinstance(leader, x509.Certificate)
+
+
+def test_der_cache_is_bounded():
+    from asn1crypto import x509
+
+    from sohoa.signing.revinfo import ParsedByDer
+
+    cache = ParsedByDer(x509.Certificate, max_bytes=3000)
+    ders = [testpki.certificate(n).dump() for n in ("root", "intermediate", "leader", "agency", "tsa")]
+    for der in ders * 3:
+        assert cache.load(der).dump() == der
+    assert cache._bytes <= 3000 and len(cache._objects) < len(ders)
+
+
+def test_signing_in_the_same_process_is_unaffected(pki_server, tmp_path):
+    """The speed-ups are process-wide: pyHanko's signer (B-LTA, which reads the signed
+    file back, validates the chain and embeds revocation data) still works with them
+    installed, and what it makes verifies."""
+    from sohoa.signing.verify import Policy, verify_file
+
+    if pki_server.port != testpki.DEFAULT_PORT:
+        pytest.skip(f"the committed certificates point at port {testpki.DEFAULT_PORT}")
+    data = sign(sign(a4_pdf(), "leader", "Leader", "B-LTA", pki_server.tsa_url),
+                "agency", "Agency", "B-LTA", pki_server.tsa_url)
+    path = tmp_path / "signed-with-speedups.pdf"
+    path.write_bytes(data)
+    verdict = verify_file(path, Policy(trust=(testpki.certificate("root").dump(),), offline=True))
+    assert verdict.indication == "TOTAL_PASSED", verdict.to_json()
+    assert [s.field for s in verdict.signatures if s.kind == "signature"] == ["Leader", "Agency"]
