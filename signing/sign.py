@@ -23,7 +23,6 @@ import multiprocessing
 import os
 import signal
 import sys
-import tempfile
 import threading
 import time
 import warnings
@@ -368,27 +367,9 @@ class _FileProblem(Exception):
 
 
 def _write_output(dst: Path, data: bytes, *, overwrite: bool) -> None:
-    """fsio.atomic_output without its per-file directory fsync (half its cost): the
-    folder is synced once at the end of the batch (_run)."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    if not overwrite and dst.exists():
-        raise FileExistsError(dst)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".part", dir=dst.parent)
-    try:
-        os.fchmod(fd, fsio.FILE_MODE)
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        if overwrite:
-            os.replace(tmp, dst)
-        else:
-            os.link(tmp, dst)  # fails if the file appeared meanwhile
-            os.unlink(tmp)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Atomic, without the per-file folder fsync: the folder is synced once at the end of
+    the batch (_run)."""
+    fsio.write_bytes(dst, data, overwrite=overwrite, sync_folder=False)
 
 
 def _one_line(exc: BaseException) -> str:
