@@ -156,7 +156,22 @@ class Archive:
 
     @contextmanager
     def staging_area(self):
-        """A fresh staging area, removed on exit (whatever happened)."""
+        """A fresh staging area, removed on exit (whatever happened, Ctrl-C included)."""
+        area = None
+        try:
+            with deferred_interrupt():
+                area = self._open_staging_area()
+            yield area
+        finally:
+            if area is not None:
+                with deferred_interrupt():
+                    try:
+                        remove_tree(area.folder)
+                        area.lock_path.unlink(missing_ok=True)
+                    finally:
+                        os.close(area.fd)
+
+    def _open_staging_area(self) -> StagingArea:
         staging = self.paths.staging
         mkdirs_durable(staging)
         ident = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
@@ -167,15 +182,7 @@ class Archive:
         os.rename(tmp_lock, lock_path)  # the lock is held before anyone can see it
         folder = staging / ident
         folder.mkdir()
-        area = StagingArea(folder, lock_path, fd)
-        try:
-            yield area
-        finally:
-            try:
-                remove_tree(folder)
-                lock_path.unlink(missing_ok=True)
-            finally:
-                os.close(fd)
+        return StagingArea(folder, lock_path, fd)
 
     def dead_areas(self):
         """Staging areas whose owner is gone, each locked by us while handled."""
