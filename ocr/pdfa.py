@@ -29,12 +29,14 @@ def producer() -> str:
     return f"sohoa {version} (pikepdf {pikepdf.__version__})"
 
 
-def finish(pdf: pikepdf.Pdf, *, pdfa: bool, title: str | None, lang: str) -> None:
-    """Set /Lang, the title and dates in XMP and DocInfo alike; PDF/A-2b parts if asked."""
+def finish(pdf: pikepdf.Pdf, *, pdfa: bool, title: str | None, lang: str,
+           when: str | None = None) -> None:
+    """Set /Lang, the title and dates (`when`, ISO 8601, default now) in XMP and DocInfo
+    alike; PDF/A-2b parts if asked."""
     pdf.Root.Lang = pikepdf.String(lang)
     if title:
         pdf.Root.ViewerPreferences = pikepdf.Dictionary(DisplayDocTitle=True)
-    now = datetime.now().astimezone().replace(microsecond=0).isoformat()
+    now = when or datetime.now().astimezone().replace(microsecond=0).isoformat()
     with pdf.open_metadata(set_pikepdf_as_editor=False, update_docinfo=True) as meta:
         if title:
             meta["dc:title"] = title
@@ -46,9 +48,18 @@ def finish(pdf: pikepdf.Pdf, *, pdfa: bool, title: str | None, lang: str) -> Non
         if pdfa:
             meta["pdfaid:part"] = "2"
             meta["pdfaid:conformance"] = "B"
-    if pdfa:
+    if pdfa and "/OutputIntents" not in pdf.Root:
         icc = pdf.make_stream(srgb_profile(), N=3)
         pdf.Root.OutputIntents = pikepdf.Array([pikepdf.Dictionary(
             Type=pikepdf.Name.OutputIntent, S=pikepdf.Name.GTS_PDFA1,
             OutputConditionIdentifier=pikepdf.String(SRGB),
             Info=pikepdf.String(SRGB), DestOutputProfile=icc)])
+
+
+def created(path) -> str | None:
+    """The XMP CreateDate of a PDF sohoa wrote, or None."""
+    try:
+        with pikepdf.open(path) as pdf, pdf.open_metadata() as meta:
+            return meta.get("xmp:CreateDate")
+    except (pikepdf.PdfError, OSError, ValueError):
+        return None

@@ -8,6 +8,7 @@ copying give the NFC Vietnamese text. pdfa.py adds PDF/A-2b metadata on request.
 """
 from __future__ import annotations
 
+import io
 import math
 import unicodedata
 from dataclasses import dataclass
@@ -77,13 +78,30 @@ def write_searchable_pdf(pages: Sequence[PageLayout], out: Path, *, pdfa: bool =
         for number, layout in enumerate(pages, 1):
             _add_page(pdf, sources, font, layout, number)
         font.finish()
+        if out.is_file() and _same_as(out, pdf, pdfa=pdfa, title=title, lang=lang):
+            return
         _pdfa.finish(pdf, pdfa=pdfa, title=title, lang=lang)
-        with fsio.atomic_output(out) as f:
-            pdf.save(f, compress_streams=True,
-                     object_stream_mode=pikepdf.ObjectStreamMode.generate)
+        fsio.write_bytes(out, _saved(pdf))
     finally:
         sources.close()
         pdf.close()
+
+
+def _saved(pdf: pikepdf.Pdf) -> bytes:
+    buffer = io.BytesIO()
+    pdf.save(buffer, compress_streams=True, deterministic_id=True,
+             object_stream_mode=pikepdf.ObjectStreamMode.generate)
+    return buffer.getvalue()
+
+
+def _same_as(out: Path, pdf: pikepdf.Pdf, **finish) -> bool:
+    """Would `pdf` be byte for byte the existing `out`, dated as it is? Then a re-run
+    leaves it untouched (and a signature made over it stays a signature of this PDF)."""
+    when = _pdfa.created(out)
+    if when is None:
+        return False
+    _pdfa.finish(pdf, when=when, **finish)
+    return _saved(pdf) == out.read_bytes()
 
 
 def _add_page(pdf: pikepdf.Pdf, sources: ImageSources, font: textlayer.GlyphlessFont,

@@ -150,11 +150,15 @@ def test_stacked_batch_is_split_at_qr_sheets(batch_out):
 
 def test_a_rerun_only_does_what_is_missing(dossiers_out):
     out, first = dossiers_out
+    pdfs = sorted(out.glob("*/*.pdf"))
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in pdfs}
     again = subprocess.run([str(SOHOA), "ocr", *map(str, CASES), "-o", str(out), "--json"],
                            capture_output=True, text=True, timeout=300)
     summary = json.loads(again.stdout)
     assert summary["cached_pages"] == summary["pages"] == json.loads(first.stdout)["pages"]
     assert "already done" in again.stderr
+    # the same PDFs, untouched: a signature made over them stays a signature of these files
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in pdfs} == before
 
 
 def test_bad_inputs_get_one_line_each_and_the_batch_goes_on(tmp_path):
