@@ -5,6 +5,7 @@ transparency, no encryption, no LZW, no /Interpolate; qpdf writes the document /
 """
 from __future__ import annotations
 
+import struct
 from datetime import datetime
 from functools import lru_cache
 from importlib import metadata
@@ -17,8 +18,13 @@ SRGB = "sRGB IEC61966-2.1"
 
 @lru_cache(maxsize=1)
 def srgb_profile() -> bytes:
-    """An ICC v4 sRGB display profile from LittleCMS (via Pillow)."""
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    """An ICC v4 sRGB display profile from LittleCMS (via Pillow), with a fixed creation
+    date in its header (LittleCMS writes the current time) so that equal pages give
+    equal PDFs. Its profile ID is left unset (all zero), which ICC allows."""
+    profile = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    profile[24:36] = struct.pack(">6H", 2020, 1, 1, 0, 0, 0)
+    profile[84:100] = bytes(16)
+    return bytes(profile)
 
 
 def producer() -> str:
