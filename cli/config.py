@@ -23,7 +23,9 @@ class Settings:
     jobs: int = max(1, os.cpu_count() or 1)
     trust_dir: Path | None = None
     pkcs11_lib: Path | None = None
+    token_label: str | None = None
     p12: Path | None = None
+    tsa: str | None = None
 
 
 def user_config_dir() -> Path:

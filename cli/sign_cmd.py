@@ -83,11 +83,13 @@ def sign(
     from sohoa.signing import sign as lib
 
     settings = load_settings({"p12": p12, "pkcs11_lib": pkcs11_lib, "agency_name": agency_name,
-                              "jobs": jobs})
+                              "jobs": jobs, "token_label": token_label, "tsa": tsa})
+    settings = flagged_key_wins(settings, p12, pkcs11_lib)
+    tsa = settings.tsa
     inputs = _inputs(pdfs)
     trust_dir = [settings.trust_dir] if settings.trust_dir and settings.trust_dir.is_dir() else []
     anchors = keys_lib.load_certificates([*(trust or []), *trust_dir])  # complete the chain
-    key = _key_source(settings, password_file, pin_file, token_label, key_id, key_label, cert_label, anchors)
+    key = key_source(settings, password_file, pin_file, key_id, key_label, cert_label, anchors)
     request = lib.SignRequest(
         role=lib.Role(role.value), level=lib.Level(level.value) if level else None, tsa_url=tsa,
         certify=certify, leader_check=not no_leader_check, signature_image=signature_image,
@@ -204,10 +206,26 @@ def _secret(file: Path | None, env: str, what: str):
     return get
 
 
-def _key_source(settings, password_file, pin_file, token_label, key_id, key_label, cert_label, anchors):
+def flagged_key_wins(settings, p12: Path | None, pkcs11_lib: Path | None):
+    """A key named by a flag replaces the other kind of key named in sohoa.toml or $SOHOA_*."""
+    import dataclasses
+
+    if p12 is not None and pkcs11_lib is not None:
+        raise UsageError("choose one key: --p12 FILE or --pkcs11-lib LIB, not both")
+    if p12 is not None:
+        return dataclasses.replace(settings, pkcs11_lib=None)
+    if pkcs11_lib is not None:
+        return dataclasses.replace(settings, p12=None)
+    return settings
+
+
+def key_source(settings, password_file=None, pin_file=None, key_id=None, key_label=None,
+               cert_label=None, anchors=()):
+    """The key the settings and flags name: a PKCS#11 token or a PKCS#12 file."""
     from sohoa.signing.keys import Pkcs11Key, Pkcs12Key
 
-    token_flags = any(v is not None for v in (token_label, key_id, key_label, cert_label, pin_file))
+    token_label = settings.token_label
+    token_flags = any(v is not None for v in (key_id, key_label, cert_label, pin_file))
     if settings.pkcs11_lib and settings.p12 and (token_flags or password_file):
         raise UsageError("choose one key: --p12 FILE or --pkcs11-lib LIB, not both")
     if settings.pkcs11_lib and (token_flags or not settings.p12):

@@ -142,12 +142,20 @@ class BatchProblem(Exception):
 def sign_files(inputs: Sequence[Path], out_dir: Path, request: SignRequest, key: KeySource,
                on_file: Callable[[SignResult], None] | None = None, *,
                batch: "Batch | None" = None) -> list[SignResult]:
-    """Sign every input into out_dir; results in input order. `batch` comes from
-    prepare() (called here when not given). Raises what prepare() raises; every other
+    """Sign every input into out_dir/<name>.pdf; results in input order. `batch` comes
+    from prepare() (called here when not given). Raises what prepare() raises; every other
     problem is a file's result."""
+    pairs = [(Path(p), Path(out_dir) / f"{Path(p).stem}.pdf") for p in inputs]
+    return sign_pairs(pairs, request, key, on_file, batch=batch)
+
+
+def sign_pairs(pairs: Sequence[tuple[Path, Path]], request: SignRequest, key: KeySource,
+               on_file: Callable[[SignResult], None] | None = None, *,
+               batch: "Batch | None" = None) -> list[SignResult]:
+    """sign_files with each output named: (input, output) pairs, one key session."""
     on_file = on_file or (lambda result: None)
     batch = batch or prepare(request, key)
-    plan = _plan([Path(p) for p in inputs], Path(out_dir), request)
+    plan = _plan(pairs, request)
     results: dict[int, SignResult] = {}
     todo = []
     for i, (src, dst, early) in enumerate(plan):
@@ -170,17 +178,16 @@ def sign_files(inputs: Sequence[Path], out_dir: Path, request: SignRequest, key:
     return [results[i] for i in range(len(plan))]
 
 
-def _plan(inputs: list[Path], out_dir: Path, request: SignRequest):
+def _plan(pairs: Sequence[tuple[Path, Path]], request: SignRequest):
     """(input, output, early result or None) per input."""
     seen: dict[Path, Path] = {}
     plan = []
-    for src in inputs:
-        dst = out_dir / f"{src.stem}.pdf"
+    for src, dst in pairs:
         problem = None
         if not src.is_file():
             problem = "not found" if not src.exists() else "not a file"
         elif dst.resolve() == src.resolve():
-            problem = f"the output would replace the input: choose another -o than {out_dir}"
+            problem = f"the output would replace the input: choose another -o than {dst.parent}"
         elif dst.resolve() in seen:
             problem = f"same output name as {seen[dst.resolve()]}: sign them into separate folders"
         elif dst.exists() and not request.overwrite:
