@@ -1,4 +1,5 @@
 """The `sohoa` command: a thin layer over the library."""
+import inspect
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -11,7 +12,7 @@ from . import doctor as doctor_lib
 from .config import load_settings
 from .console import err, print_json
 from .errors import ExitCode, SohoaError
-from . import archive_cmd, meta_cmd, sign_cmd, verify_cmd
+from . import archive_cmd, init_cmd, meta_cmd, run_cmd, sign_cmd, verify_cmd
 from .ocr_cmd import ocr
 from .samples_cmd import samples_app
 from .demo import run_demo
@@ -32,6 +33,8 @@ app.command(epilog=sign_cmd.EPILOG)(sign_cmd.sign)
 app.command(epilog=verify_cmd.EPILOG)(verify_cmd.verify)
 app.add_typer(verify_cmd.trust_app, name="trust")
 app.add_typer(archive_cmd.archive_app, name="archive")
+app.command(epilog=run_cmd.EPILOG)(run_cmd.run)
+app.command(epilog=init_cmd.EPILOG)(init_cmd.init)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Machine output on stdout.")]
 
@@ -76,8 +79,23 @@ def demo(
     raise typer.Exit(run_demo(out))
 
 
+def _reflow(doc: str) -> str:
+    """Docstring paragraphs as single lines: rich help keeps line breaks as they are."""
+    paragraphs = inspect.cleandoc(doc).split("\n\n")
+    return "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
+
+
+def _reflow_help(group: typer.Typer) -> None:
+    for info in group.registered_commands:
+        if info.help is None and info.callback is not None and info.callback.__doc__:
+            info.help = _reflow(info.callback.__doc__)
+    for sub in group.registered_groups:
+        _reflow_help(sub.typer_instance)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Typer maps usage errors to exit 2 and Ctrl-C to 130; we map SohoaError."""
+    _reflow_help(app)
     try:
         app(args=argv, prog_name="sohoa")
     except SohoaError as exc:

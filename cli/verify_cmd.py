@@ -50,6 +50,7 @@ def verify(
     json: Annotated[bool, typer.Option("--json", help="Machine output on stdout: an object for one file, an array otherwise.")] = False,
     report: Annotated[Optional[Path], typer.Option("--report", help="Also write a printable HTML report (Vietnamese and English).", show_default=False)] = None,
     jobs: Annotated[Optional[int], typer.Option("--jobs", "-j", min=1, help="Worker processes (default: one per core).", show_default=False)] = None,
+    signed_only: Annotated[bool, typer.Option("--signed-only", help="Files without any signature (e.g. the unsigned searchable PDFs in an archive) are counted, not listed or failed.")] = False,
 ) -> None:
     """Validate every signature of PDF files: integrity, later changes, trust, revocation, time.
 
@@ -77,7 +78,7 @@ def verify(
         err.print("[yellow]No trust anchor:[/] every signature will be INDETERMINATE "
                   "(NO_CERTIFICATE_CHAIN_FOUND). Add one: sohoa trust add ROOT.crt, or --trust ROOT.pem.")
     policy = engine.Policy(tuple(c.dump() for c in anchors), moment, offline)
-    results = _run(engine, files, policy, settings.jobs)
+    results = _run(engine, files, policy, settings.jobs, signed_only)
     _summary(results)
     if report:
         from sohoa.signing.report_html import write_report
@@ -87,10 +88,11 @@ def verify(
     if json:
         single = len(results) == 1 and not any(p.is_dir() for p in paths)
         print_json(results[0].to_json() if single else [r.to_json() for r in results])
-    raise typer.Exit(exit_code(r.indication for r in results))
+    raise typer.Exit(exit_code(r.indication for r in results
+                               if not (signed_only and r.indication == "NO_SIGNATURE")))
 
 
-def _run(engine, files, policy, jobs):
+def _run(engine, files, policy, jobs, signed_only=False):
     from .progress import progress_bar
 
     try:
@@ -98,7 +100,8 @@ def _run(engine, files, policy, jobs):
             start(len(files))
 
             def done(verdict) -> None:
-                _print_line(verdict)
+                if not (signed_only and verdict.indication == "NO_SIGNATURE"):
+                    _print_line(verdict)
                 advance()
 
             return engine.verify_paths(files, policy, jobs=jobs, on_file=done)

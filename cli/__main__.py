@@ -1,0 +1,4 @@
+"""python -m sohoa.cli"""
+from .app import main
+
+main()
