@@ -6,12 +6,14 @@ PKI on 127.0.0.1, then checked with `sohoa verify`, `sohoa archive search/check`
 """
 import json
 import shutil
+import signal
 import subprocess
+import time
 import unicodedata
 
 import pytest
 
-from conftest import CASES, run_sohoa, tree_hashes
+from conftest import CASES, SOHOA, run_sohoa, tree_hashes
 from sohoa.samples import testpki
 
 pytestmark = pytest.mark.slow
@@ -185,3 +187,22 @@ def test_a_wrong_password_stops_before_any_work(tmp_path, desk):
     assert result.returncode == 2
     assert "password" in result.stderr.lower() and "Traceback" not in result.stderr
     assert not (tmp_path / "w").exists() and not (tmp_path / "arch").exists()
+
+
+def test_ctrl_c_stops_cleanly_and_the_same_command_finishes(tmp_path, desk):
+    folder, _, _ = desk
+    args = ["run", f"scans/{CASES[3].name}", "--archive", str(tmp_path / "arch"),
+            "--work", str(tmp_path / "work"), "--no-sign"]
+    process = subprocess.Popen([str(SOHOA), *args], cwd=folder, stderr=subprocess.PIPE, text=True)
+    cache = tmp_path / "work" / "ocr" / ".sohoa-cache"
+    deadline = time.monotonic() + 120
+    while not any(p.is_file() for p in cache.rglob("*")) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the first page is read: press Ctrl-C in the middle of the OCR
+    process.send_signal(signal.SIGINT)
+    rest = process.stderr.read()
+    assert process.wait(timeout=120) == 130, rest
+    assert "Interrupted" in rest and "Traceback" not in rest
+    assert not list(tmp_path.rglob("*.part")), "no half-written file"
+    again = run_sohoa(*args, "--json", cwd=folder)
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["failed"] == 0
