@@ -50,5 +50,6 @@ def ocr(
         print_json({"dossiers": [d.to_json() | {"folder": str(d.folder)} for d in run.dossiers],
                     "files": [asdict(f) for f in run.files], "pages": run.pages,
                     "cached_pages": run.cached_pages,
-                    "seconds": round(run.seconds, 2)})
+                    "seconds": round(run.seconds, 2),
+                    "metadata_seconds": round(sum(d.metadata_seconds for d in run.dossiers), 3)})
     raise typer.Exit(ExitCode.FAILED if run.failed else ExitCode.OK)

@@ -1,5 +1,6 @@
 """Write a dossier's outputs: <document>.pdf, <document>.txt, dossier.json; report.json."""
 import json
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -32,6 +33,7 @@ class DossierResult:
     documents: list[DocumentResult]
     folder: Path
     source_root: Path  # where the sources (the masters) are, for `sohoa archive add`
+    metadata_seconds: float = 0.0  # time spent reading the metadata (not in dossier.json)
 
     def to_json(self) -> dict:
         return {"dossier": self.dossier, "dossier_code": self.dossier_code,
@@ -43,12 +45,14 @@ def write_dossier(dossier, out: Path, sha256: dict, engine: str, options) -> Dos
     from .readmeta import for_dossier
 
     folder = out / dossier.name
+    started = time.perf_counter()
     metadata = for_dossier(dossier, options.lang)
+    metadata_seconds = time.perf_counter() - started
     documents = [write_document(doc, folder, sha256, engine, options, metadata.get(i))
                  for i, doc in enumerate(dossier.documents)]
     code = (dossier.dossier_code or _first_code(dossier)
             or next((c for d in documents for c in d.metadata["dossier_codes"]), None))
-    result = DossierResult(dossier.name, code, documents, folder, dossier.root)
+    result = DossierResult(dossier.name, code, documents, folder, dossier.root, metadata_seconds)
     fsio.write_text(folder / "dossier.json",
                     json.dumps(result.to_json(), ensure_ascii=False, indent=2) + "\n")
     return result
