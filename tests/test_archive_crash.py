@@ -113,14 +113,15 @@ def test_killed_at_each_step_then_the_next_run_completes(inputs, tmp_path, step)
 
 
 def test_random_sigkills_never_corrupt_the_archive(inputs, tmp_path):
-    """24 runs, each changing every dossier (so that each has real work) and killed with
-    SIGKILL at a random moment; the archive is checked after each."""
+    """Runs each changing every dossier (so that each has real work), killed with SIGKILL
+    at a random moment of a whole run's time, until 20 were killed; the archive is
+    checked after each."""
     arch = tmp_path / "arch"
     inputs = Path(shutil.copytree(inputs, tmp_path / "out"))
     rng = random.Random(7)
-    killed = 0
-    durations = []
-    for run in range(24):
+    killed, run, durations = 0, 0, []
+    while killed < 20:  # the first run goes to its end: how long a whole run takes here
+        assert run < 60, f"only {killed} of {run} runs were killed"
         for folder in sorted(inputs.iterdir()):
             dossier = json.loads((folder / "dossier.json").read_text(encoding="utf-8"))
             dossier["documents"][1]["metadata"]["subject"] = f"Về việc điều chỉnh lần {run}"
@@ -128,7 +129,7 @@ def test_random_sigkills_never_corrupt_the_archive(inputs, tmp_path):
         process = subprocess.Popen([str(SOHOA), "archive", "add", str(inputs), "--archive", str(arch),
                                     "--agency-code", AGENCY], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                    env=env())
-        limit = rng.uniform(0.3, max(1.0, (sum(durations) / len(durations)) if durations else 2.0))
+        limit = rng.uniform(0.05, 0.95) * sum(durations) / len(durations) if durations else 300
         started = time.monotonic()
         try:
             process.wait(timeout=limit)
@@ -138,7 +139,7 @@ def test_random_sigkills_never_corrupt_the_archive(inputs, tmp_path):
             process.wait()
             killed += 1
         consistent(arch)
-    assert killed >= 20, f"only {killed} of 24 runs were killed"
+        run += 1
     done = add(arch, inputs)
     assert done.returncode == 0, done.stderr
     bags, catalogued = consistent(arch)
