@@ -86,26 +86,46 @@ def analyse_page(engine: Engine, image: Image.Image, dpi: float) -> PageAnalysis
 def _read_upright(engine: Engine, gray: Image.Image, dpi: int):
     """(turn, its confidence, recognition). Most pages are scanned the right way up, so
     they are read first as they are; only a page that does not read like upright text
-    pays for orientation detection, and the turned reading must beat the first one."""
+    pays for orientation detection, and a turned reading must beat the first one."""
     first = engine.recognize(gray, dpi)
     if looks_upright(first, gray.size):
         return 0, UPRIGHT, first
     orientation = engine.orientation(gray, dpi)
-    if orientation.turn == 0:
-        return 0, orientation.confidence, first
-    turned = engine.recognize(gray.rotate(-orientation.turn, expand=True), dpi)
-    if turned.mean_confidence < first.mean_confidence:
-        return 0, orientation.confidence, first
-    return orientation.turn, orientation.confidence, turned
+    best = (0, orientation.confidence, first)
+    for turn in _turns_to_try(orientation.turn, first, gray.size):
+        turned = engine.recognize(gray.rotate(-turn, expand=True), dpi)
+        if _better(turned, best[2]):
+            best = (turn, orientation.confidence, turned)
+    return best
+
+
+def _better(reading: Recognition, than: Recognition) -> bool:
+    """Level lines first (Tesseract reads sideways text confidently too, in tall
+    lines), then confidence."""
+    return (reads_level(reading), reading.mean_confidence) > (reads_level(than), than.mean_confidence)
+
+
+def _turns_to_try(osd_turn: int, first: Recognition, size: tuple[int, int]) -> tuple[int, ...]:
+    """OSD's answer; and for a landscape image that OSD calls upright or upside down
+    without its lines reading level, both quarter turns: OSD now and then misses a
+    portrait page scanned sideways, and the readings settle it."""
+    landscape = size[0] > size[1]
+    if landscape and osd_turn in (0, 180) and not reads_level(first):
+        return tuple(dict.fromkeys(t for t in (osd_turn, 90, 270) if t))
+    return (osd_turn,) if osd_turn else ()
 
 
 def looks_upright(recognition: Recognition, size: tuple[int, int]) -> bool:
     """Confident reading of horizontal lines on a portrait page. Tesseract reads
     sideways lines too, so a landscape image is always checked for a turn."""
+    return size[0] <= size[1] and reads_level(recognition)
+
+
+def reads_level(recognition: Recognition) -> bool:
+    """Confident reading, most lines much wider than tall."""
     lines = [line for line in recognition.lines if len(line.words) >= 2]
     wide = sum((line.box[2] - line.box[0]) > 2 * (line.box[3] - line.box[1]) for line in lines)
-    return (size[0] <= size[1] and recognition.mean_confidence >= MIN_UPRIGHT_CONFIDENCE
-            and wide >= len(lines) / 2)
+    return recognition.mean_confidence >= MIN_UPRIGHT_CONFIDENCE and wide >= len(lines) / 2
 
 
 def _turned_size(size: tuple[int, int], turn: int) -> tuple[int, int]:

@@ -132,6 +132,32 @@ def test_text_copies_out_the_same_in_pdfjs(dossiers_out):
     assert {"NHÂN", "DÂN", "HÒA", "ỦY"} <= set(seen.split())
 
 
+def test_pages_scanned_sideways_come_out_upright(tmp_path):
+    """Portrait pages fed sideways (each way) into the scanner: every one is turned back."""
+    from PIL import Image
+
+    scans = tmp_path / "sideways"
+    scans.mkdir()
+    pages = {}
+    for case, name in ((CASES[0], "tiep_nhan.jpg"), (CASES[1], "tiep_nhan.png"), (CASES[2], "to_khai.jpg")):
+        text = next(p["text"] for d in truth(case)["documents"] for p in d["pages"]
+                    if p["source"] == name)
+        with Image.open(case / name) as image:
+            for turn in (90, 270):
+                stem = f"quay{turn}-{case.name}-{Path(name).stem}"  # no running number: one document each
+                image.rotate(turn, expand=True).save(scans / f"{stem}.png", dpi=image.info.get("dpi", (300, 300)))
+                pages[stem] = text
+    result = subprocess.run([str(SOHOA), "ocr", str(scans), "-o", str(tmp_path / "out")],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    for stem, expected in pages.items():
+        pdf_path = tmp_path / "out" / "sideways" / f"{stem}.pdf"
+        with pikepdf.open(pdf_path) as pdf:
+            box = [float(v) for v in pdf.pages[0].MediaBox]
+        assert box[3] > box[2], f"{stem}: still sideways"
+        assert word_f1(expected, pdftotext(pdf_path)) >= 0.9, stem
+
+
 def test_stacked_batch_is_split_at_qr_sheets(batch_out):
     out, result = batch_out
     assert result.returncode == 0, result.stderr
