@@ -10,7 +10,7 @@ from .analyse import PageAnalysis
 from .engine import Recognition
 from .pdfpage import Line, Word
 
-CACHE_VERSION = "5"  # bump when the analysis changes meaning (5: sideways pages)
+CACHE_VERSION = "6"  # bump when the analysis changes meaning (6: levelled before reading)
 
 
 def page_key(source_sha256: str, index: int, engine: str, lang: str) -> str:
