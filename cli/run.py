@@ -176,6 +176,8 @@ def ocr_stage(plan: RunPlan, reporter: Reporter) -> RunResult:
         item = DossierRun(d.dossier, d.folder, d.dossier_code,
                           sum(1 for doc in d.documents if doc.file),
                           sum(len(doc.source_pages) for doc in d.documents))
+        item.warnings += [f.message for f in ocr.files
+                          if f.status == "warning" and _within(Path(f.file), d.source_root)]
         item.warnings += [f"{doc.file or doc.sources[0]}: {w}" for doc in d.documents for w in doc.warnings]
         mine = [e.message for e in errors if _within(Path(e.file), d.source_root)]
         if mine:

@@ -172,6 +172,9 @@ def _summary(result, plan, seconds: float) -> None:
               f"{result.documents} documents, {result.pages} pages · "
               f"{result.signed} signed now, {passed}/{len(signatures)} signatures TOTAL_PASSED · "
               f"{warnings} warnings · {seconds:.1f} s ({rate:.0f} pages/min)", soft_wrap=True)
+    for d in result.dossiers:
+        for warning in d.warnings:
+            err.print(f"[yellow]![/] {escape(d.name)}: {escape(warning)}", soft_wrap=True)
     for problem in result.problems:
         err.print(f"[red]✗[/] {escape(problem)}", soft_wrap=True)
     for d in failed:

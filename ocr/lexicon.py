@@ -55,8 +55,15 @@ _ADMINISTRATIVE: "Vocabulary | None" = None
 def key(words: list[str] | tuple[str, ...]) -> str:
     """"Suối", "Tân," → "SUOITAN": folded, without the punctuation at the words' edges,
     dots and dashes, a doubled letter once ("KÊẾT" is OCR's doubt between Ê and Ế)."""
-    folded = "".join(fold(_bare(w)) for w in words).replace(".", "").replace("-", "")
-    return re.sub(r"(.)\1+", r"\1", folded)
+    return _DOUBLED.sub(r"\1", "".join(_folded(w) for w in words))
+
+
+_DOUBLED = re.compile(r"(.)\1+")
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _folded(word: str) -> str:
+    return fold(_bare(word)).replace(".", "").replace("-", "")
 
 
 class Vocabulary:

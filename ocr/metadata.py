@@ -77,14 +77,19 @@ class Context:
     codes: tuple[str, ...] = ()
     ids: tuple[str, ...] = ()
     vocabulary: Vocabulary | None = None
+    # or, worked out once for all the documents of a dossier: the words of every one of
+    # them (this one included), and those merged with the administrative vocabulary
+    dossier: Vocabulary | None = None
+    agency: Vocabulary | None = None
 
 
 def extract(pages: Sequence[PageText], context: Context = Context(),
-            reread: Reread | None = None) -> Metadata:
+            reread: Reread | None = None, own: Vocabulary | None = None) -> Metadata:
     """Read the metadata of one document from its pages (blank ones may be left out).
     `reread(page, box, attempt)`: the text in a box read again closer up (each attempt
-    another way), if page images are at hand, with its confidence (0..1)."""
-    return _Reader([p for p in pages if p.segments or p.codes], context, reread).read()
+    another way), if page images are at hand, with its confidence (0..1).
+    `own`: vocabulary_of(pages), if it was worked out already."""
+    return _Reader([p for p in pages if p.segments or p.codes], context, reread, own).read()
 
 
 def vocabulary_of(pages: Sequence[PageText]) -> Vocabulary:
@@ -97,15 +102,19 @@ def vocabulary_of(pages: Sequence[PageText]) -> Vocabulary:
 
 
 class _Reader:
-    def __init__(self, pages: list[PageText], context: Context, reread: Reread | None):
+    def __init__(self, pages: list[PageText], context: Context, reread: Reread | None,
+                 own: Vocabulary | None = None):
         self.pages = pages
         self.context = context
         self.reread = reread
         self.meta = Metadata()
-        self.own = vocabulary_of(pages)
-        self.dossier = self.own if context.vocabulary is None else self.own.merged(context.vocabulary)
+        self.own = own or vocabulary_of(pages)
+        if context.dossier is not None:
+            self.dossier = context.dossier
+        else:
+            self.dossier = self.own if context.vocabulary is None else self.own.merged(context.vocabulary)
         self.vocab = Vocabulary.administrative().merged(self.own)
-        self.agency_vocab = Vocabulary.administrative().merged(self.dossier)
+        self.agency_vocab = context.agency or Vocabulary.administrative().merged(self.dossier)
 
     def read(self) -> Metadata:
         first = next((p for p in self.pages if p.segments), None)

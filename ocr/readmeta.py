@@ -47,15 +47,15 @@ def for_dossier(dossier, lang: str = "vie", reread: bool = True) -> dict[int, Me
             reader = LineReader([pipeline_source(p.ref, p.analysis) for p in kept], lang)
         readings.append((pages, reader))
     codes, ids = known_identifiers(pages for pages, _ in readings)
-    vocabularies = [vocabulary_of(pages) for pages, _ in readings]
+    owns = [vocabulary_of(pages) for pages, _ in readings]
+    dossier = Vocabulary()
+    for own in owns:
+        dossier = dossier.merged(own)
+    context = Context(codes, ids, dossier=dossier, agency=Vocabulary.administrative().merged(dossier))
     result = {}
     for i, (pages, reader) in enumerate(readings):
-        others = Vocabulary()
-        for j, vocab in enumerate(vocabularies):
-            if j != i:
-                others = others.merged(vocab)
         try:
-            result[i] = extract(pages, Context(codes, ids, others), reader)
+            result[i] = extract(pages, context, reader, owns[i])
         except Exception as exc:  # noqa: BLE001 - reported on the document, never fatal
             result[i] = exc
     return result
