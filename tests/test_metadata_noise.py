@@ -1,0 +1,92 @@
+"""The metadata parsers on lines exactly as Tesseract read them from degraded scans.
+
+tests/data/ocr_noise.json is made by bench/harvest_ocr_noise.py: each case pairs a line
+that carries a field, as it was printed, with the line Tesseract read for it when the two
+differ (missing or wrong marks, "l5" and "3]" for digits, split codes…). Nothing in it is
+invented. These are the line parsers alone: in a document the extractor also re-reads a
+doubtful line closer up and takes spellings from the dossier's other documents (the
+field accuracy of whole documents is bench/metadata_accuracy.py's: 98.9%).
+"""
+import json
+from pathlib import Path
+
+import pytest
+
+from sohoa.ocr import vnparse as vp
+from sohoa.ocr.header import type_name
+from sohoa.ocr.lexicon import Vocabulary
+
+DATA = json.loads((Path(__file__).parent / "data" / "ocr_noise.json").read_text(encoding="utf-8"))
+CASES = DATA["cases"]
+
+
+def cases(field: str) -> list[dict]:
+    found = [c for c in CASES if c["field"] == field]
+    assert found, f"no harvested case for {field}"
+    return found
+
+
+def restore(text: str) -> str:
+    return Vocabulary.administrative().restore(text)
+
+
+def report(misses) -> str:
+    return "\n".join(f"{line!r}: want {want!r}, read {got!r}" for line, want, got in misses)
+
+
+def test_every_case_is_a_line_read_with_noise():
+    assert len(CASES) >= 30
+    assert all(c["ocr"] != c["printed"] for c in CASES)
+
+
+def test_type_names_survive_the_noise():
+    misses = [(c["ocr"], c["expected"], type_name(c["ocr"])[0]) for c in cases("doc_type")
+              if type_name(c["ocr"])[0] != c["expected"]]
+    assert not misses, report(misses)
+
+
+def test_positions_get_their_marks_back():
+    misses = [(c["ocr"], c["expected"], vp.signer_title([restore(c["ocr"])])) for c in cases("signer_title")
+              if vp.signer_title([restore(c["ocr"])]) != c["expected"]]
+    assert not misses, report(misses)
+
+
+def _digit_for_digit(ocr: str, printed: str) -> bool:
+    """OCR read one digit as another ("06" for "08"): no parser can tell from the text."""
+    a, b = [x for x in ocr if x.isdigit()], [x for x in printed if x.isdigit()]
+    return len(a) == len(b) and a != b
+
+
+def test_dates_are_read_or_left_for_a_second_look_never_misread():
+    right, declined, wrong = 0, 0, []
+    for c in cases("issued_date_place"):
+        parsed = vp.parse_date(c["ocr"])
+        if parsed is None:
+            declined += 1  # the extractor re-reads the line's crop
+        elif parsed.date.isoformat() == c["expected"][0]:
+            right += 1
+        elif not _digit_for_digit(c["ocr"], c["printed"]):
+            wrong.append((c["ocr"], c["expected"][0], parsed.date.isoformat()))
+    assert not wrong, report(wrong)
+    assert right >= 0.7 * (right + declined)
+
+
+def test_places_come_out_of_the_date_line():
+    cases_ = cases("issued_date_place")
+    misses = [(c["ocr"], c["expected"][1], vp.date_line_place(c["ocr"])) for c in cases_
+              if vp.fold(vp.date_line_place(c["ocr"]) or "") != vp.fold(c["expected"][1])]
+    # "Sơn Kim l" for "Sơn Kim 1": a letter for a digit at the end of a name, only the
+    # dossier's other documents tell
+    assert len(misses) <= 0.25 * len(cases_), report(misses)
+
+
+@pytest.mark.parametrize("field, parse", [("dossier_codes", vp.dossier_codes), ("citizen_ids", vp.citizen_ids)])
+def test_identifiers_are_found_through_split_and_misread_digits(field, parse):
+    misses = []
+    for c in cases(field):
+        found = parse(c["ocr"])
+        for want in c["expected"]:
+            match = vp.same_code if field == "dossier_codes" else vp.same_id
+            if not any(got == want or match(got, want) for got in found):
+                misses.append((c["ocr"], want, found))
+    assert not misses, report(misses)
