@@ -42,6 +42,8 @@ def best_match(clean: str, ocr_lines: list[str]) -> str | None:
         for size in {n - 1, n, n + 1} - {0}:
             for start in range(0, max(1, len(words) - size + 1)):
                 part = " ".join(words[start:start + size])
+                if abs(len(part) - len(clean)) > 0.2 * len(clean):
+                    continue  # another line (e.g. a lost word's neighbour), not this one misread
                 ratio = difflib.SequenceMatcher(None, clean, part).ratio()
                 if ratio > score:
                     best, score = part, ratio
@@ -93,7 +95,8 @@ def harvest(scans: Path, out: Path, origin: str) -> list[dict]:
                     if field == "subject_vv":
                         expected = vp.parse_vv(clean)
                     noisy = best_match(clean, ocr_lines)
-                    if noisy and noisy != clean:
+                    printed_lines = {nfc(x.strip()) for x in page["text"].splitlines()}
+                    if noisy and noisy != clean and noisy not in printed_lines:  # not a neighbour
                         cases.append({"field": field, "ocr": noisy, "printed": clean,
                                       "expected": expected,
                                       "from": f"{origin}/{truth['dossier']}/{doc['name']}"})

@@ -377,14 +377,16 @@ def _code_part(part: str) -> str:
 
 
 _ID_LABEL = re.compile(
-    r"(?:DINH\s?DANH(?:\s?CA\s?NHAN)?|C\s?C\s?C\s?D(?:\s?/\s?CMND)?(?:\s?S[O0])?"
+    r"(?:DINH\s?DANH(?:\s?CA\s?NHAN)?|DANH\s?CA\s?NHAN|^\W{0,2}NHAN"
+    r"|C\s?C\s?C\s?D(?:\s?/\s?CMND)?(?:\s?S[O0])?"
     r"|CAN\s?CUOC(?:\s?CONG\s?DAN)?(?:\s?S[O0])?|SO\s?DINH\s?DANH)"
-    r"\s*[:;.,]?\s*(?P<id>[0-9](?:\s?[0-9OILJ|\]]){11})(?![0-9])")
+    r"\s*[:;.,]?\s*(?P<id>[0-9](?:\s?[0-9OILJ|\]]){11})(?![0-9])", re.MULTILINE)
 
 
 def citizen_ids(text: str) -> list[str]:
     """12-digit personal identification numbers printed after their label ("Số định danh
-    cá nhân:", "CCCD số:", "Căn cước công dân số:"), in order, no repeats."""
+    cá nhân:", "CCCD số:", "Căn cước công dân số:"; "…danh cá nhân:" when OCR misread the
+    rest, and "nhân:" opening a line the label was broken onto), in order, no repeats."""
     found: list[str] = []
     for m in _ID_LABEL.finditer(fold(text)):
         raw = m.group("id").replace(" ", "")

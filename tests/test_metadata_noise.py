@@ -51,10 +51,10 @@ def test_positions_get_their_marks_back():
     assert not misses, report(misses)
 
 
-def _digit_for_digit(ocr: str, printed: str) -> bool:
-    """OCR read one digit as another ("06" for "08"): no parser can tell from the text."""
-    a, b = [x for x in ocr if x.isdigit()], [x for x in printed if x.isdigit()]
-    return len(a) == len(b) and a != b
+def _other_digits(ocr: str, printed: str) -> bool:
+    """OCR read digits as other digits ("06" for "08", "833" for "83"): no parser can tell
+    from the line; the extractor's second look at the crop is what catches these."""
+    return [x for x in ocr if x.isdigit()] != [x for x in printed if x.isdigit()]
 
 
 def test_dates_are_read_or_left_for_a_second_look_never_misread():
@@ -65,10 +65,21 @@ def test_dates_are_read_or_left_for_a_second_look_never_misread():
             declined += 1  # the extractor re-reads the line's crop
         elif parsed.date.isoformat() == c["expected"][0]:
             right += 1
-        elif not _digit_for_digit(c["ocr"], c["printed"]):
+        elif not _other_digits(c["ocr"], c["printed"]):
             wrong.append((c["ocr"], c["expected"][0], parsed.date.isoformat()))
     assert not wrong, report(wrong)
     assert right >= 0.7 * (right + declined)
+
+
+def test_number_and_symbol_survive_the_noise():
+    misses = []
+    for c in cases("number_symbol"):
+        parsed = vp.parse_number_symbol(c["ocr"])
+        got = [parsed.number, parsed.symbol] if parsed else None
+        if got is None or got[1] != c["expected"][1] or (
+                got[0] != c["expected"][0] and not _other_digits(c["ocr"], c["printed"])):
+            misses.append((c["ocr"], c["expected"], got))
+    assert not misses, report(misses)
 
 
 def test_places_come_out_of_the_date_line():
@@ -81,12 +92,15 @@ def test_places_come_out_of_the_date_line():
 
 
 @pytest.mark.parametrize("field, parse", [("dossier_codes", vp.dossier_codes), ("citizen_ids", vp.citizen_ids)])
-def test_identifiers_are_found_through_split_and_misread_digits(field, parse):
-    misses = []
+def test_identifiers_are_found_through_damage_and_never_invented(field, parse):
+    match = vp.same_code if field == "dossier_codes" else vp.same_id
+    found_right, wrong, total = 0, [], 0
     for c in cases(field):
         found = parse(c["ocr"])
-        for want in c["expected"]:
-            match = vp.same_code if field == "dossier_codes" else vp.same_id
-            if not any(got == want or match(got, want) for got in found):
-                misses.append((c["ocr"], want, found))
-    assert not misses, report(misses)
+        total += len(c["expected"])
+        found_right += sum(any(got == want or match(got, want) for got in found) for want in c["expected"])
+        # a code read from this line is one of the printed ones, however damaged
+        wrong += [(c["ocr"], c["expected"], got) for got in found
+                  if not any(got == want or match(got, want) for want in c["expected"])]
+    assert not wrong, report(wrong)
+    assert found_right >= 0.75 * total  # the rest comes from the page's QR code
