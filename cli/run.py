@@ -98,7 +98,7 @@ class RunResult:
 class Signing:
     """How the copies are signed: the request (role copy), the key and its opened batch."""
 
-    request: object  # sohoa.signing.sign.SignRequest
+    request: object  # sohoa.signing.sign.SignRequest (role copy, overwrite=True)
     key: object  # sohoa.signing.keys.KeySource
     batch: object  # from sohoa.signing.sign.prepare()
 
@@ -227,14 +227,7 @@ def sign_stage(plan: RunPlan, result: RunResult, reporter: Reporter) -> None:
             reporter.item("sign", dossier, False, message)
         reporter.advance()
 
-    request = _replace(plan.signing.request, overwrite=True, jobs=plan.jobs or plan.signing.request.jobs)
-    sign_pairs(todo, request, plan.signing.key, done, batch=plan.signing.batch)
-
-
-def _replace(request, **changes):
-    import dataclasses
-
-    return dataclasses.replace(request, **changes)
+    sign_pairs(todo, plan.signing.request, plan.signing.key, done, batch=plan.signing.batch)
 
 
 def _copies(plan: RunPlan, dossier: DossierRun) -> list[tuple[Path, Path]]:

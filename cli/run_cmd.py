@@ -82,6 +82,9 @@ def run(
     elif not no_sign:
         err.print("[yellow]No key:[/] the searchable PDFs are archived unsigned. Give --p12 or "
                   "--pkcs11-lib (or set p12 / pkcs11_lib in sohoa.toml) to sign them as copies.")
+    if signing is not None and not anchors:
+        err.print("[yellow]No trust anchor:[/] the copies' signatures will verify as INDETERMINATE "
+                  "(NO_CERTIFICATE_CHAIN_FOUND). Add your root: sohoa trust add ROOT.crt, or --trust.")
     from sohoa.signing.results import Policy
 
     plan = lib.RunPlan(
@@ -118,7 +121,8 @@ def _signing(settings, key, anchors, level, copy_form, offline):
     request = sign_lib.SignRequest(
         role=sign_lib.Role.copy, level=sign_lib.Level(level.value) if level else None,
         tsa_url=settings.tsa, copy_form=copy_form, agency_name=settings.agency_name,
-        jobs=settings.jobs, trust=tuple(anchors), check_revocation=not offline)
+        jobs=settings.jobs, trust=tuple(anchors), check_revocation=not offline,
+        overwrite=True)  # a copy over an older searchable PDF is signed again
     if offline and request.effective_level in (sign_lib.Level.B_LT, sign_lib.Level.B_LTA):
         raise UsageError(f"--level {request.effective_level.value} embeds revocation info: it cannot be --offline")
     try:

@@ -158,6 +158,19 @@ def test_a_bad_dossier_fails_alone_and_a_rerun_finishes_after_a_crash(tmp_path, 
     assert statuses == {CASES[0].name: "unchanged", CASES[1].name: "unchanged", "hs-hong": "archived"}
 
 
+def test_a_changed_searchable_pdf_gets_a_fresh_signed_copy(tmp_path, desk):
+    folder, _, _ = desk
+    args = ["run", f"scans/{CASES[4].name}", "--archive", tmp_path / "arch", "--work", tmp_path / "work"]
+    first = run_sohoa(*args, "--json", cwd=folder, env=P12_ENV)
+    assert first.returncode == 0, first.stderr
+    again = run_sohoa(*args, "--pdfa", "--json", cwd=folder, env=P12_ENV)  # other PDFs now
+    assert again.returncode == 0, again.stderr
+    summary = json.loads(again.stdout)
+    assert summary["signed"] == summary["documents"] and summary["archived"] == 1
+    assert summary["results"][0]["version"].endswith("/v0002")
+    assert set(summary["results"][0]["signatures"].values()) == {"TOTAL_PASSED"}
+
+
 def test_a_token_signs_every_copy_with_one_pin(tmp_path, desk, softhsm_token):
     folder, _, _ = desk
     result = run_sohoa("run", "scans/" + CASES[0].name, "--archive", tmp_path / "arch",
