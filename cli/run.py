@@ -36,6 +36,7 @@ class DossierRun:
     message: str = ""
     warnings: list[str] = field(default_factory=list)
     signatures: dict[str, str] = field(default_factory=dict)  # signed file → indication
+    copies: list[Path] = field(default_factory=list)  # WORK/signed/<dossier>/*.pdf, once signed
     version: str | None = None  # fonds/… of the stored version
 
     @property
@@ -205,7 +206,9 @@ def sign_stage(plan: RunPlan, result: RunResult, reporter: Reporter) -> None:
     todo: list[tuple[Path, Path]] = []
     kept = 0
     for dossier in (d for d in result.dossiers if d.ok):
-        for src, dst in _copies(plan, dossier):
+        pairs = _copies(plan, dossier)
+        dossier.copies = [dst for _, dst in pairs]
+        for src, dst in pairs:
             if _signed_over(dst, src):
                 kept += 1
             else:
@@ -264,7 +267,7 @@ def _signed_over(signed: Path, unsigned: Path) -> bool:
 def verify_stage(plan: RunPlan, result: RunResult, reporter: Reporter) -> None:
     from sohoa.signing.verify import verify_paths
 
-    owner = {dst: d for d in result.dossiers if d.ok for _, dst in _copies(plan, d)}
+    owner = {dst: d for d in result.dossiers if d.ok for dst in d.copies}
     reporter.stage("verify", len(owner), "files")
     if not owner:
         return
