@@ -20,6 +20,7 @@ This module is the public API and the walk through one file; the parts are:
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 from datetime import datetime
@@ -134,6 +135,10 @@ def _init_worker(policy: Policy) -> None:
     global _WORKER_POLICY
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     _WORKER_POLICY = policy  # once per worker, not pickled with every file
+    # A worker only parses files: its collector need not rescan what it inherited, nor
+    # run every 700 allocations (≈6% of the pool's CPU on the benchmark).
+    gc.freeze()
+    gc.set_threshold(10_000, 10, 10)
 
 
 def _verify_task(name: str) -> FileVerdict:
