@@ -8,6 +8,11 @@ line of the ground truth that carries a metadata field ("Số: …/…", "<place
 the document's title, "V/v …", the signer's position, lines with dossier codes or
 citizen IDs) with the line Tesseract actually read for it. Only lines read differently
 from the printed text are kept: these are the noise variants the parsers must survive.
+
+The agency, trích yếu and signer's name are not parsed but respelt from what the
+document and its dossier say elsewhere (ocr/metadata.py `Witnesses`): their cases also
+carry Tesseract's words with its confidences, and the dossier's other lines that share
+a word with them (the witnesses), all from the same OCR run.
 """
 from __future__ import annotations
 
@@ -103,6 +108,88 @@ def harvest(scans: Path, out: Path, origin: str) -> list[dict]:
     return cases
 
 
+SPELT = (("agency", "agency"), ("subject", "text"), ("signer_name", "name"))
+
+
+def tokens(segment) -> list:
+    return [[t.text, round(t.confidence, 3)] for t in segment.tokens]
+
+
+def words_of(text: str) -> set[str]:
+    from sohoa.ocr.lexicon import key
+
+    return {k for k in (key([w]) for w in text.split()) if len(k) >= 3}
+
+
+def printed_parts(value: str, page_text: str) -> list[str]:
+    """The printed lines that make up a field's value (an agency or trích yếu may take
+    two or three lines)."""
+    flat = " ".join(value.split())
+    lines = [nfc(" ".join(x.split())) for x in page_text.splitlines()]
+    return [x for x in lines if len(x) >= 4 and x in flat and len(x.split()) >= 2]
+
+
+def read_dossiers(scans: Path, out: Path):
+    """(ground truth, {document name: its segments}) of each dossier `sohoa ocr` read,
+    from its page cache."""
+    from sohoa.ocr.cache import PageCache
+    from sohoa.ocr.pipeline import CACHE_DIR, OcrOptions, plan
+    from sohoa.ocr.readmeta import document_pages
+
+    cache = PageCache(out / CACHE_DIR)
+    work = plan(sorted(scans.glob("case*")), out, Engine.probe_version(), OcrOptions())
+    for dossier in work.dossiers:
+        truth_file = scans / dossier.name / "ground_truth.json"
+        if not truth_file.is_file():
+            continue
+        segments = {}
+        for doc in dossier.documents:
+            for page in doc.pages:
+                page.analysis = cache.get(page.key)
+            if doc.kept_pdf is None and all(p.analysis for p in doc.pages):
+                pages, _ = document_pages(doc)
+                segments[doc.name] = [s for p in pages for s in p.segments]
+        yield json.loads(truth_file.read_text(encoding="utf-8")), segments
+
+
+def spelling_cases(scans: Path, out: Path, origin: str) -> list[dict]:
+    cases = []
+    for truth, segments in read_dossiers(scans, out):
+        for doc in truth.get("documents", []):
+            own = segments.get(doc["name"], [])
+            for field, kind, clean, seg, read in noisy_parts(doc, own):
+                shared = words_of(clean) | words_of(read)
+                witnesses = [{"same_document": name == doc["name"], "tokens": tokens(s)}
+                             for name, segs in segments.items() for s in segs
+                             if s is not seg and words_of(s.text) & shared]
+                cases.append({"field": field, "kind": kind, "ocr": read, "tokens": tokens(seg),
+                              "printed": clean, "expected": clean, "witnesses": witnesses,
+                              "from": f"{origin}/{truth['dossier']}/{doc['name']}"})
+    return cases
+
+
+def noisy_parts(doc: dict, own: list):
+    """(field, kind, printed, segment, what was read) for each part of a respelt field
+    that Tesseract misread: the lines of an agency, trích yếu or signer's name, and the
+    place before ", ngày" of the date line."""
+    from sohoa.ocr.layout import trim
+
+    meta = doc["metadata"]
+    for page in (p["text"] for p in doc["pages"] if not p.get("blank")):
+        for field, kind in SPELT:
+            for clean in printed_parts(meta.get(field) or "", page):
+                read = best_match(clean, [s.text for s in own])
+                seg = next((s for s in own if read and read in s.text), None)
+                if seg is not None and read != clean and len(read.split()) == len(seg.tokens):
+                    yield field, kind, clean, seg, read  # (a whole line: a part is no clean case)
+        place = meta.get("issued_place")
+        line = next((x for x in map(nfc, page.splitlines()) if place and x.startswith(place + ",")), None)
+        seg = next((s for s in own if line and s.text == best_match(line, [s.text])), None)
+        read = trim(vp.date_line_place(seg.text) or "") if seg is not None else ""
+        if read and read != place:
+            yield "issued_place", "name", place, seg, read
+
+
 def ocr(scans: list[Path], out: Path) -> None:
     subprocess.run([str(SOHOA), "ocr", *map(str, scans), "-o", str(out)], check=False,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -119,6 +206,7 @@ def main() -> int:
         committed = REPO / "samples" / "dossiers"
         ocr(sorted(committed.glob("case*")), work / "committed-out")
         cases = harvest(committed, work / "committed-out", "samples/dossiers")
+        cases += spelling_cases(committed, work / "committed-out", "samples/dossiers")
         generated = work / "scans"
         if not generated.exists():
             from sohoa.samples.generate import generate
@@ -126,14 +214,16 @@ def main() -> int:
             generate(generated, dossiers=args.dossiers, seed=args.seed, stacked_batch=False)
         ocr(sorted(generated.glob("case*")), work / "generated-out")
         cases += harvest(generated, work / "generated-out", f"generated seed {args.seed}")
+        cases += spelling_cases(generated, work / "generated-out", f"generated seed {args.seed}")
     unique = list({(c["field"], c["ocr"]): c for c in cases}.values())
     OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps({
+    head = json.dumps({
         "about": "Lines as Tesseract read them from degraded scans, with what was printed and "
-                 "what the parsers must find. Made by: " + " ".join(
+                 "what the parsers must find (one case a line). Made by: " + " ".join(
                      ["bench/harvest_ocr_noise.py", *sys.argv[1:]]),
-        "tesseract": Engine.probe_version(), "cases": unique}, ensure_ascii=False, indent=1) + "\n",
-        encoding="utf-8")
+        "tesseract": Engine.probe_version()}, ensure_ascii=False, indent=1)
+    lines = ",\n".join(json.dumps(c, ensure_ascii=False) for c in unique)
+    OUT.write_text(head[:-2] + ',\n "cases": [\n' + lines + "\n ]\n}\n", encoding="utf-8")
     counts = {}
     for c in unique:
         counts[c["field"]] = counts.get(c["field"], 0) + 1

@@ -101,6 +101,37 @@ def vocabulary_of(pages: Sequence[PageText]) -> Vocabulary:
     return vocab
 
 
+class Witnesses:
+    """The other spellings a field's words are checked against: the document's own
+    words (`own`), its dossier's (`dossier`, this document's included) and, for an
+    agency's name, the administrative vocabulary with the dossier's (`agency`)."""
+
+    def __init__(self, own: Vocabulary, dossier: Vocabulary, agency: Vocabulary | None = None):
+        self.dossier = dossier
+        self.title = Vocabulary.administrative().merged(own)
+        self.agency = agency or Vocabulary.administrative().merged(dossier)
+
+    def respell(self, text: str, segments: Sequence[Segment], kind: str = "title") -> str:
+        """`text` (read from `segments`) with the marks OCR dropped or confused put back,
+        as other witnesses spell the same words (lexicon.py), by `kind`:
+        title  a position or type name: the administrative vocabulary and the document;
+        agency the same and the dossier's other documents;
+        text   a trích yếu: the vocabulary and the document, runs of two words or more;
+        name   a person or place: the document and its dossier, where they name one."""
+        own = vocabulary_of([PageText(0, 0, tuple(segments))])
+        text = vp.squash(text)
+        if kind == "title":
+            return self.title.restore(text, exclude=own)
+        if kind == "agency":
+            return self.agency.restore(text, exclude=own)
+        if kind == "text":
+            return self.title.restore(text, min_run=2, exclude=own)
+        respelt = self.dossier.restore(text, min_run=2, exclude=own, proper=True)
+        if respelt == text:
+            respelt = self.dossier.nearest_proper(text, exclude=own) or text
+        return respelt
+
+
 class _Reader:
     def __init__(self, pages: list[PageText], context: Context, reread: Reread | None,
                  own: Vocabulary | None = None):
@@ -110,11 +141,10 @@ class _Reader:
         self.meta = Metadata()
         self.own = own or vocabulary_of(pages)
         if context.dossier is not None:
-            self.dossier = context.dossier
+            dossier = context.dossier
         else:
-            self.dossier = self.own if context.vocabulary is None else self.own.merged(context.vocabulary)
-        self.vocab = Vocabulary.administrative().merged(self.own)
-        self.agency_vocab = context.agency or Vocabulary.administrative().merged(self.dossier)
+            dossier = self.own if context.vocabulary is None else self.own.merged(context.vocabulary)
+        self.witnesses = Witnesses(self.own, dossier, context.agency)
 
     def read(self) -> Metadata:
         first = next((p for p in self.pages if p.segments), None)
@@ -131,24 +161,7 @@ class _Reader:
     # ------------------------------------------------------------ helpers
 
     def respell(self, text: str, segments: Sequence[Segment], kind: str = "title") -> str:
-        """`text` (read from `segments`) with the marks OCR dropped or confused put back,
-        as other witnesses spell the same words (lexicon.py), by `kind`:
-        title  a position or type name: the administrative vocabulary and the document;
-        agency the same and the dossier's other documents;
-        text   a trích yếu: the vocabulary and the document, runs of two words or more;
-        name   a person or place: the document and its dossier, where they name one."""
-        own = vocabulary_of([PageText(0, 0, tuple(segments))])
-        text = vp.squash(text)
-        if kind == "title":
-            return self.vocab.restore(text, exclude=own)
-        if kind == "agency":
-            return self.agency_vocab.restore(text, exclude=own)
-        if kind == "text":
-            return self.vocab.restore(text, min_run=2, exclude=own)
-        respelt = self.dossier.restore(text, min_run=2, exclude=own, proper=True)
-        if respelt == text:
-            respelt = self.dossier.nearest_proper(text, exclude=own) or text
-        return respelt
+        return self.witnesses.respell(text, segments, kind)
 
     def second_look(self, s: Segment, attempt: int = 0) -> tuple[str, float] | None:
         if self.reread is None:

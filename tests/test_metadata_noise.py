@@ -4,8 +4,10 @@ tests/data/ocr_noise.json is made by bench/harvest_ocr_noise.py: each case pairs
 that carries a field, as it was printed, with the line Tesseract read for it when the two
 differ (missing or wrong marks, "l5" and "3]" for digits, split codes…). Nothing in it is
 invented. These are the line parsers alone: in a document the extractor also re-reads a
-doubtful line closer up and takes spellings from the dossier's other documents (the
-field accuracy of whole documents is bench/metadata_accuracy.py's: 98.9%).
+doubtful line closer up (the field accuracy of whole documents is
+bench/metadata_accuracy.py's: 98.9%). The agency, trích yếu, signer's name and place
+are respelt from the other lines of their document and dossier: those cases carry
+Tesseract's words with their confidences and the dossier's lines that share a word.
 """
 import json
 from pathlib import Path
@@ -14,7 +16,10 @@ import pytest
 
 from sohoa.ocr import vnparse as vp
 from sohoa.ocr.header import type_name
+from sohoa.ocr.layout import trim
 from sohoa.ocr.lexicon import Vocabulary
+from sohoa.ocr.metadata import Witnesses
+from sohoa.ocr.textpage import Segment, Token
 
 DATA = json.loads((Path(__file__).parent / "data" / "ocr_noise.json").read_text(encoding="utf-8"))
 CASES = DATA["cases"]
@@ -104,3 +109,37 @@ def test_identifiers_are_found_through_damage_and_never_invented(field, parse):
                   if not any(got == want or match(got, want) for want in c["expected"])]
     assert not wrong, report(wrong)
     assert found_right >= 0.75 * total  # the rest comes from the page's QR code
+
+
+def _segment(tokens: list) -> Segment:
+    return Segment(tuple(Token(text, (0, 0, 0, 0), conf) for text, conf in tokens), 0)
+
+
+def respelt(case: dict) -> str:
+    """The line respelt as the extractor does, from the same witnesses it had."""
+    own, dossier = Vocabulary(), Vocabulary()
+    for line in [*case["witnesses"], {"same_document": True, "tokens": case["tokens"]}]:
+        words = [(text, conf) for text, conf in line["tokens"]]
+        dossier.add_text(words)
+        if line["same_document"]:
+            own.add_text(words)
+    return Witnesses(own, dossier).respell(trim(case["ocr"]), [_segment(case["tokens"])], case["kind"])
+
+
+@pytest.mark.parametrize("field", ["agency", "subject", "signer_name", "issued_place"])
+def test_respelt_fields_are_restored_or_left_as_read_never_guessed(field):
+    """Each misread agency line, trích yếu line, signer's name or place comes back as
+    printed when its document or dossier spells it clearly otherwise; else it stays as
+    read (a clerk sees it), never turned into a third spelling."""
+    guessed = [(c["ocr"], c["expected"], got) for c in cases(field)
+               if (got := respelt(c)) not in (c["expected"], trim(c["ocr"]))]
+    assert not guessed, report(guessed)
+
+
+def test_respelling_restores_most_misread_names_and_lines():
+    spelt = [c for c in CASES if "witnesses" in c]
+    restored = [c for c in spelt if respelt(c) == c["expected"]]
+    assert {c["field"] for c in spelt} == {"agency", "subject", "signer_name", "issued_place"}
+    assert len(restored) >= 0.7 * len(spelt)
+    agency = [c for c in cases("agency")]
+    assert sum(c in restored for c in agency) >= 0.9 * len(agency)  # named again in the dossier
