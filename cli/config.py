@@ -26,6 +26,7 @@ class Settings:
     token_label: str | None = None
     p12: Path | None = None
     tsa: str | None = None
+    cluster: str | None = None  # a Dask scheduler's address for `sohoa ocr`
 
 
 def user_config_dir() -> Path:

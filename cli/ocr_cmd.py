@@ -27,14 +27,15 @@ def ocr(
     keep_blank: Annotated[bool, typer.Option(help="Keep blank pages in the searchable PDFs.")] = False,
     pdfa: Annotated[bool, typer.Option(help="Write PDF/A-2b.")] = False,
     resume: Annotated[bool, typer.Option(help="Reuse pages already done in OUT (after a crash or Ctrl-C).")] = True,
+    cluster: Annotated[Optional[str], typer.Option(help="Read the pages on a Dask cluster: its scheduler's address, e.g. tcp://10.0.0.5:8786 (SOHOA_CLUSTER).")] = None,
     json: Annotated[bool, typer.Option("--json", help="Machine output on stdout.")] = False,
 ) -> None:
     """Turn scans into searchable PDFs (Vietnamese OCR), text and dossier.json per dossier."""
     from sohoa.ocr.pipeline import OcrOptions, run_ocr
 
-    settings = load_settings({"lang": lang, "jobs": jobs})
+    settings = load_settings({"lang": lang, "jobs": jobs, "cluster": cluster})
     options = OcrOptions(lang=settings.lang, jobs=settings.jobs, split_qr=split is Split.qr,
-                         keep_blank=keep_blank, pdfa=pdfa, resume=resume)
+                         keep_blank=keep_blank, pdfa=pdfa, resume=resume, cluster=settings.cluster)
     with progress_bar("OCR", "pages") as (start, advance):
         run = run_ocr(scans, out, options, on_start=start, on_page=advance)
     for report in run.files:

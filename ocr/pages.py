@@ -148,7 +148,7 @@ def _stamp(st: os.stat_result) -> tuple[int, int]:
     return (st.st_size, st.st_mtime_ns)
 
 
-def _check_stamp(path: Path, stamp: tuple[int, int]) -> None:
+def check_stamp(path: Path, stamp: tuple[int, int]) -> None:
     try:
         st = os.stat(path)
     except OSError as exc:
@@ -165,7 +165,7 @@ def _master_bytes_cached(path: Path, stamp: tuple[int, int]) -> bytes:
 
 
 def _master_bytes(path: Path, stamp: tuple[int, int]) -> bytes:
-    _check_stamp(path, stamp)
+    check_stamp(path, stamp)
     data = _master_bytes_cached(path, stamp)
     if stamp != (0, 0) and len(data) != stamp[0]:
         raise _bad(path, "changed while it was being processed",
@@ -292,7 +292,7 @@ def load_page(ref: PageRef) -> tuple[Image.Image, tuple[float, float]]:
     if ref.born_digital:
         raise _bad(ref.source, f"page {ref.index + 1} has no scanned image (made on a "
                                "computer): its own text is kept", "nothing to do")
-    _check_stamp(ref.source, ref.stamp)
+    check_stamp(ref.source, ref.stamp)
     if ref.kind == "pdf":
         image = _decode_pdf_image(ref)
     else:

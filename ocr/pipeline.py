@@ -32,6 +32,7 @@ class OcrOptions:
     keep_blank: bool = False
     pdfa: bool = False
     resume: bool = True
+    cluster: str | None = None  # a Dask scheduler's address: pages are read there
 
 
 @dataclass
@@ -172,6 +173,20 @@ def analyse(pages: list[Page], cache: PageCache, options: OcrOptions,
                 on_page(page)
     failures = []
     if not todo:
+        return failures
+    if options.cluster:
+        from .cluster import analyse_on_cluster
+
+        def done(page: Page, analysis: PageAnalysis | None, exc: Exception | None) -> None:
+            if exc is None:
+                page.analysis = analysis
+                cache.put(page.key, analysis)
+            else:
+                failures.append((page, exc))
+            if on_page:
+                on_page(page)
+
+        analyse_on_cluster(options.cluster, todo, options.lang, done)
         return failures
     context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(min(options.jobs, len(todo)), mp_context=context,
