@@ -276,7 +276,7 @@ def is_date_line(text: str) -> bool:
 
 # ---------------------------------------------------------------- signer block
 
-_AUTHORITY = re.compile(r"^\W{0,2}(TUQ|TM|KT|TL|Q)\s?[.,:·]\s*|^\W{0,2}(TUQ|TM|KT|TL)\s+(?=\S)")
+_AUTHORITY = re.compile(r"^\W{0,2}(TUQ|TM|KT|TL|Q)\s?[.,:·]\s*|^\W{0,2}(TUQ|TM|KT|TL|Q)\s+(?=\S)")
 
 
 def split_authority(line: str) -> tuple[str | None, str]:
@@ -293,11 +293,14 @@ def split_authority(line: str) -> tuple[str | None, str]:
 def signer_title(lines: list[str]) -> str | None:
     """The position from a signer block's lines ("TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH",
     "PHÓ CHỦ TỊCH" → "PHÓ CHỦ TỊCH"): its last line without an authority prefix. Lines
-    with TM./KT. say on whose behalf the person signs and are not the title."""
+    with TM./KT./TL./TUQ. say on whose behalf the person signs and are not the title: a
+    block that ends on one (its position line lost under a seal) has no title."""
     lines = [squash(x) for x in lines if squash(x)]
     if not lines:
         return None
-    _, title = split_authority(lines[-1])
+    prefix, title = split_authority(lines[-1])
+    if prefix in ("TM.", "KT.", "TL.", "TUQ."):
+        return None  # the position line under it was not read: no title rather than the body's name
     if len(lines) >= 2 and split_authority(lines[-2])[0] is None and (
             lines[-2].endswith(("-", "VÀ", "và")) or title.startswith(("-", "VÀ ", "và "))):
         title = f"{lines[-2]} {title}"  # one position wrapped over two lines

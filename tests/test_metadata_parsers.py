@@ -114,11 +114,20 @@ def test_date_line_place_even_when_the_digits_fail():
     (["Q. GIÁM ĐỐC"], "Q.", "GIÁM ĐỐC"),
     (["KT, BỘ TRƯỞNG", "THỨ TRƯỞNG"], None, "THỨ TRƯỞNG"),
     (["QUẢN ĐỐC"], None, "QUẢN ĐỐC"),  # a position beginning with Q is no "Q." prefix
+    (["TM. ỦY BAN NHÂN DÂN", "Q CHỦ TỊCH"], "Q.", "CHỦ TỊCH"),  # its dot lost (benchmark, seed 43)
     (["NGƯỜI LÀM ĐƠN"], None, "NGƯỜI LÀM ĐƠN"),
 ])
 def test_signer_title_without_its_authority_prefix(lines, prefix, title):
     assert vp.signer_title(lines) == title
     assert vp.split_authority(lines[-1])[0] == prefix
+
+
+@pytest.mark.parametrize("lines", [["TM. ỦY BAN NHÂN DÂN"], ["TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH"],
+                                   ["TL. CHỦ TỊCH"], ["TUQ. GIÁM ĐỐC"]])
+def test_a_block_whose_position_line_was_lost_has_no_title(lines):
+    """Seen in a degraded scan of the benchmark (seed 43): the seal hid "CHỦ TỊCH" under "TM. ỦY BAN NHÂN DÂN"; the
+    collective body or the superior is never the signer's title."""
+    assert vp.signer_title(lines) is None
 
 
 def test_authority_prefixes():
