@@ -31,6 +31,7 @@ def run(
     split: Annotated[Split, P(help="qr: cut stacked batches at QR separator sheets.")] = Split.none,
     lang: Annotated[Optional[str], P(help="Tesseract language(s) (default: vie).", show_default=False)] = None,
     jobs: Annotated[Optional[int], P("--jobs", "-j", min=1, help="Worker processes (default: one per core).", show_default=False)] = None,
+    cluster: Annotated[Optional[str], P(help="Read the pages on a Dask cluster: its scheduler's address, e.g. tcp://10.0.0.5:8786 (setting cluster).", show_default=False)] = None,
     keep_blank: Annotated[bool, P(help="Keep blank pages in the searchable PDFs.")] = False,
     pdfa: Annotated[bool, P(help="Write PDF/A-2b.")] = False,
     p12: Annotated[Optional[Path], P(help="PKCS#12 file (.p12/.pfx) of the agency.", rich_help_panel=KEYS, show_default=False)] = None,
@@ -66,7 +67,7 @@ def run(
 
     from . import run as lib
 
-    settings = load_settings({"archive": archive, "lang": lang, "jobs": jobs, "p12": p12,
+    settings = load_settings({"archive": archive, "lang": lang, "jobs": jobs, "cluster": cluster, "p12": p12,
                               "pkcs11_lib": pkcs11_lib, "token_label": token_label, "tsa": tsa,
                               "agency_name": agency_name, "agency_code": agency_code})
     settings = flagged_key_wins(settings, p12, pkcs11_lib)
@@ -90,7 +91,7 @@ def run(
     plan = lib.RunPlan(
         scans=scans, work=work, archive=settings.archive,
         ocr=OcrOptions(lang=settings.lang, jobs=settings.jobs, split_qr=split is Split.qr,
-                       keep_blank=keep_blank, pdfa=pdfa),
+                       keep_blank=keep_blank, pdfa=pdfa, cluster=settings.cluster),
         add=AddOptions(settings.agency_code, settings.agency_name, None, agent_name(agent),
                        tuple(c.dump() for c in anchors)),
         policy=Policy(tuple(c.dump() for c in anchors), None, offline),

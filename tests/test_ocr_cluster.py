@@ -83,3 +83,13 @@ def test_an_unreachable_scheduler_is_one_clear_line(tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.stderr
+
+
+def test_run_reads_its_pages_on_the_cluster_too(scheduler, tmp_path):
+    result = subprocess.run([str(SOHOA), "run", str(CASES[0]), "--archive", str(tmp_path / "arch"),
+                             "--work", str(tmp_path / "work"), "--no-sign", "--json",
+                             "--cluster", scheduler], capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["archived"] == 1 and summary["pages"] > 0
+    assert list((tmp_path / "work" / "ocr" / CASES[0].name).glob("*.txt"))
