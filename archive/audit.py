@@ -9,7 +9,9 @@ SHA-256 over the previous event's hash and its own canonical JSON, so changing, 
 or reordering any event breaks every later link; `verify()` recomputes the chain.
 
 `append()` runs inside the caller's write transaction, so an event is committed together
-with what it records (an ingest's catalogue rows), or not at all.
+with what it records (an ingest's catalogue rows), or not at all. On PostgreSQL it takes
+the writers' advisory lock (held to the commit): concurrent appends from several
+machines queue up instead of forking the chain.
 """
 from __future__ import annotations
 
@@ -79,7 +81,11 @@ class Event:
 
 def append(con: sqlite3.Connection, type: str, agent: str, outcome: str, object: str,
            detail: dict | None = None, time: str | None = None) -> Event:
-    """Add an event; the caller holds a write transaction (BEGIN IMMEDIATE)."""
+    """Add an event; the caller holds a write transaction (BEGIN IMMEDIATE). On PostgreSQL
+    the chain's lock is taken first, so that two machines never read the same head."""
+    lock = getattr(con, "lock_audit_chain", None)
+    if lock:
+        lock()
     last = con.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     event = Event(seq, str(uuid.uuid4()), type, time or now(), agent, outcome, object,

@@ -4,10 +4,10 @@ SQLite in WAL mode with `synchronous=FULL`: a committed ingest survives a power 
 readers never block the writer. Everything but the audit log and the fixity history can
 be rebuilt from the bags (`sohoa archive reindex`); the bags are the truth.
 
-The schema is a list of numbered SQL steps applied in order (`MIGRATIONS`). The tables
-use plain SQL (INTEGER/TEXT/REAL/BLOB, no SQLite-only types) so that a PostgreSQL backend
-through SQLAlchemy Core stays a matter of translating the search part (`doc_fts`, an
-FTS5 table, would become a tsvector column with a GIN index).
+The schema is a list of numbered SQL steps applied in order (`MIGRATIONS`), the one
+history of both back ends: given a postgresql:// URL, the catalogue lives on PostgreSQL,
+each step translated by `pg.ddl` and FTS5's table replaced by a tsvector one (`pg.py`
+holds everything that differs). An existing SQLite catalogue opens as before.
 
 Search index (see `fold.py`): FTS5, contentless, `detail=none` (rowids only: about a
 third of the size of a positional index), its tokenizer keeping every mark (`unicode61
@@ -23,9 +23,10 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sohoa.cli.errors import SohoaError
+from sohoa.cli.errors import SohoaError, UsageError
 
 from . import fold as F
+from . import pg
 
 TOKENIZER_VERSION = "1"
 BUSY_TIMEOUT_MS = 120_000
@@ -183,21 +184,35 @@ def _listed(value) -> str | None:
 def index_text(record: VersionRecord, doc: DocumentRecord) -> str:
     """What the search index reads of a document: metadata and identifiers, then its text."""
     meta = doc.metadata or {}
-    head = " ".join(filter(None, [*(str(meta.get(k) or "") for k in METADATA_FIELDS),
-                                  _listed(meta.get("dossier_codes")), _listed(meta.get("citizen_ids")),
-                                  record.dossier_code, record.name, doc.file]))
-    return F.nfc(head) + "\n" + F.nfc(doc.text or "")
+    return _words([*(meta.get(k) for k in METADATA_FIELDS), _listed(meta.get("dossier_codes")),
+                   _listed(meta.get("citizen_ids")), record.dossier_code, record.name, doc.file], doc.text)
+
+
+def _words(head: list, text: str | None) -> str:
+    return F.nfc(" ".join(filter(None, (str(v or "") for v in head)))) + "\n" + F.nfc(text or "")
+
+
+# documents columns, then dossiers columns, that index_text reads (for a copy of the catalogue)
+_WORDS_SQL = ("SELECT d.id, " + ", ".join(f"d.{k}" for k in METADATA_FIELDS) + ", d.dossier_codes, "
+              "d.citizen_ids, s.dossier_code, s.name, d.file, d.text FROM documents d "
+              "JOIN dossiers s ON s.id = d.dossier_id ORDER BY d.id")
+_COPIED = ("meta", "dossiers", "versions", "documents", "fixity", "events", "terms")
 
 
 class Catalogue:
-    """One connection to ARCH/catalogue.sqlite3 (created and migrated on first use)."""
+    """One connection to ARCH/catalogue.sqlite3, or to a PostgreSQL database when given a
+    postgresql:// URL (created and migrated on first use)."""
 
-    def __init__(self, path: Path, *, create: bool = True):
-        self.path = Path(path)
+    def __init__(self, location: Path | str, *, create: bool = True):
+        self._seen: set[str] = set()
+        self.postgres = pg.is_url(location)
+        if self.postgres:
+            self._open_postgres(location, create)
+            return
+        self.path = Path(location)
         if not create and not self.path.exists():
             raise CatalogueError(f"{self.path}: no catalogue here — is this an archive? "
                                  "(sohoa archive add creates one)")
-        self._seen: set[str] = set()
         try:
             self.con = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000,
                                        check_same_thread=False)
@@ -211,6 +226,22 @@ class Catalogue:
             raise CatalogueError(f"{self.path}: the catalogue cannot be read ({exc}) — "
                                  "rebuild it from the bags: sohoa archive reindex") from None
 
+    def _open_postgres(self, url: str, create: bool) -> None:
+        self.path = pg.redact(url)
+        self.con = pg.connect(url)
+        try:
+            if not create and not pg.has_schema(self.con):
+                raise UsageError(f"catalogue {self.path}: the database holds no catalogue — rebuild it "
+                                 "from the bags: sohoa archive reindex")
+            self.migrate()
+        except pg.errors() as exc:
+            self.con.close()
+            raise CatalogueError(f"catalogue {self.path}: {str(exc).strip().splitlines()[0]} — check the "
+                                 "database and its rights, or rebuild: sohoa archive reindex") from None
+        except SohoaError:
+            self.con.close()
+            raise
+
     def close(self) -> None:
         self.con.close()
 
@@ -223,9 +254,16 @@ class Catalogue:
     # ---------------------------------------------------------------- schema
 
     def migrate(self) -> None:
+        """Apply the steps of MIGRATIONS not applied yet: one history for both back ends
+        (PostgreSQL gets each step translated by `pg.ddl`, and its search index with step 1)."""
         con = self.con
-        con.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
-                    "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+        if not self.postgres:
+            con.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
+                        "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+        elif not pg.has_schema(con):
+            with self.write():  # two machines creating the catalogue at once wait for each other
+                con.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
+                            "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
         done = {r[0] for r in con.execute("SELECT version FROM schema_migrations")}
         pending = [(n, sql) for n, sql in MIGRATIONS if n not in done]
         if not pending:
@@ -237,14 +275,19 @@ class Catalogue:
             for number, sql in pending:
                 if number in done:
                     continue
-                for statement in filter(str.strip, sql.split(";\n")):
+                statements = pg.ddl(sql) if self.postgres else filter(str.strip, sql.split(";\n"))
+                for statement in statements:
                     con.execute(statement)
+                if self.postgres and number == 1:
+                    for statement in pg.search_ddl():
+                        con.execute(statement)
                 con.execute("INSERT INTO schema_migrations VALUES (?, ?)", (number, now()))
-            con.execute("INSERT OR IGNORE INTO meta VALUES ('tokenizer', ?)", (TOKENIZER_VERSION,))
+            con.execute("INSERT INTO meta VALUES ('tokenizer', ?) ON CONFLICT DO NOTHING", (TOKENIZER_VERSION,))
 
     def write(self):
-        """A write transaction (BEGIN IMMEDIATE): commit on success, roll back on error."""
-        return _Transaction(self.con, self._seen.clear)
+        """A write transaction (BEGIN IMMEDIATE; on PostgreSQL BEGIN and the writers' advisory
+        lock): commit on success, roll back on error."""
+        return _Transaction(self.con, self._seen.clear, self.postgres)
 
     # ---------------------------------------------------------------- writes
 
@@ -265,17 +308,17 @@ class Catalogue:
                         "dossier_date = COALESCE(?, dossier_date) WHERE id = ?",
                         (record.dossier_code, record.name, record.dossier_date, dossier_id))
         else:
-            dossier_id = con.execute(
+            dossier_id = self._insert(
                 "INSERT INTO dossiers (agency_code, folder, dossier_code, name, year, dossier_date, path) "
                 "VALUES (?,?,?,?,?,?,?)",
                 (record.agency_code, record.folder, record.dossier_code, record.name, record.year,
-                 record.dossier_date, record.dossier_path)).lastrowid
-        version_id = con.execute(
+                 record.dossier_date, record.dossier_path))
+        version_id = self._insert(
             "INSERT INTO versions (dossier_id, version, path, ingested_at, agent, agency_name, "
             "fingerprint, payload_bytes, payload_files) VALUES (?,?,?,?,?,?,?,?,?)",
             (dossier_id, record.version, record.path, record.ingested_at, record.agent,
              record.agency_name, record.fingerprint, record.payload_bytes,
-             record.payload_files)).lastrowid
+             record.payload_files))
         latest = con.execute("SELECT v.version FROM dossiers d JOIN versions v ON v.id = d.latest_version_id "
                              "WHERE d.id = ?", (dossier_id,)).fetchone()
         if latest is None or latest[0] < record.version:
@@ -288,7 +331,7 @@ class Catalogue:
                         dossier_id: int) -> None:
         meta = doc.metadata or {}
         text = F.nfc(doc.text or "")
-        doc_id = self.con.execute(
+        doc_id = self._insert(
             "INSERT INTO documents (version_id, dossier_id, seq, file, pages, pages_kept, doc_type, "
             "number, symbol, issued_date, issued_place, agency, subject, signer_name, signer_title, "
             "dossier_codes, citizen_ids, confidence, signed, signature, text) "
@@ -297,10 +340,19 @@ class Catalogue:
              *(_clean(meta.get(k)) for k in METADATA_FIELDS),
              _listed(meta.get("dossier_codes")), _listed(meta.get("citizen_ids")),
              doc.confidence, int(doc.signed), doc.signature,
-             zlib.compress(text.encode("utf-8"), 1))).lastrowid
+             zlib.compress(text.encode("utf-8"), 1)))
         words = index_text(record, doc)
-        self.con.execute("INSERT INTO doc_fts (rowid, words) VALUES (?, ?)", (doc_id, words))
+        if self.postgres:
+            pg.index_document(self.con, doc_id, words)
+        else:
+            self.con.execute("INSERT INTO doc_fts (rowid, words) VALUES (?, ?)", (doc_id, words))
         self._learn_terms(words)
+
+    def _insert(self, sql: str, args) -> int:
+        """INSERT one row; its new id."""
+        if self.postgres:
+            return self.con.execute(sql + " RETURNING id", args).fetchone()[0]
+        return self.con.execute(sql, args).lastrowid
 
     def _learn_terms(self, text: str) -> None:
         """Record the exact words with marks that the index has now (cheap: only the
@@ -310,7 +362,8 @@ class Catalogue:
             return
         marked = {(F.fold_token(w), w) for w in F.tokens(" ".join(new)) if F.has_marks(w)}
         if marked:
-            self.con.executemany("INSERT OR IGNORE INTO terms (folded, term) VALUES (?, ?)", sorted(marked))
+            self.con.executemany("INSERT INTO terms (folded, term) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                                 sorted(marked))
         if len(self._seen) > 1_000_000:
             self._seen.clear()
         self._seen |= new
@@ -318,6 +371,10 @@ class Catalogue:
     def clear_index(self) -> None:
         """Drop everything that is rebuilt from the bags (inside the caller's transaction)."""
         con = self.con
+        if self.postgres:
+            con.execute("TRUNCATE doc_words, documents, terms, versions, dossiers")
+            self._seen.clear()
+            return
         con.execute("INSERT INTO doc_fts (doc_fts) VALUES ('delete-all')")
         for table in ("documents", "terms"):
             con.execute(f"DELETE FROM {table}")
@@ -334,7 +391,30 @@ class Catalogue:
 
     # ---------------------------------------------------------------- reads
 
+    def copy_to_sqlite(self, path: Path) -> None:
+        """A consistent copy of this PostgreSQL catalogue as a new SQLite one at `path`."""
+        dst = Catalogue(path)
+        try:
+            self.con.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            with dst.write() as out:
+                out.execute("DELETE FROM meta")
+                for table in _COPIED:
+                    columns = [r[1] for r in out.execute(f"PRAGMA table_info({table})")]
+                    insert = (f"INSERT INTO {table} ({', '.join(columns)}) "
+                              f"VALUES ({', '.join('?' * len(columns))})")
+                    for rows in pg.batches(self.con, f"SELECT {', '.join(columns)} FROM {table}"):
+                        out.executemany(insert, rows)
+                for rows in pg.batches(self.con, _WORDS_SQL):
+                    out.executemany("INSERT INTO doc_fts (rowid, words) VALUES (?, ?)",
+                                    [(r[0], _words(list(r[1:-1]), decompress(r[-1]))) for r in rows])
+            self.con.execute("COMMIT")
+            dst.con.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            dst.close()
+
     def integrity_check(self) -> str:
+        if self.postgres:
+            return pg.integrity_check(self.con)
         return self.con.execute("PRAGMA integrity_check").fetchone()[0]
 
     def version_paths(self) -> set[str]:
@@ -346,12 +426,17 @@ def decompress(blob: bytes | None) -> str:
 
 
 class _Transaction:
-    def __init__(self, con: sqlite3.Connection, on_rollback=None):
+    def __init__(self, con, on_rollback=None, postgres: bool = False):
         self.con = con
         self.on_rollback = on_rollback
+        self.postgres = postgres
 
     def __enter__(self):
-        self.con.execute("BEGIN IMMEDIATE")
+        if self.postgres:
+            self.con.execute("BEGIN")
+            self.con.lock_writers()
+        else:
+            self.con.execute("BEGIN IMMEDIATE")
         return self.con
 
     def __exit__(self, kind, exc, tb):
@@ -362,6 +447,6 @@ class _Transaction:
                 self.on_rollback()  # terms learnt in this transaction are gone again
             try:
                 self.con.execute("ROLLBACK")
-            except sqlite3.Error:
+            except Exception:  # the connection is gone: nothing was committed
                 pass
         return False

@@ -255,7 +255,7 @@ def select_versions(arch: Archive, sample: int | None) -> tuple[list[str], list[
     if sample is not None:
         rows = cat.con.execute(
             "SELECT v.path, (SELECT MAX(checked_at) FROM fixity f WHERE f.version_path = v.path) AS last "
-            "FROM versions v ORDER BY last IS NOT NULL, last, v.path LIMIT ?", (sample,)).fetchall()
+            "FROM versions v ORDER BY last NULLS FIRST, v.path LIMIT ?", (sample,)).fetchall()
         return [r[0] for r in rows], []
     on_disk = [arch.paths.rel(p) for p in L.iter_version_dirs(arch.paths)]
     known = cat.version_paths()

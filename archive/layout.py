@@ -1,7 +1,8 @@
 """Where things go in an archive folder, and ASCII-safe names for them.
 
 ```
-ARCH/catalogue.sqlite3
+ARCH/catalogue.sqlite3                             the catalogue (SQLite), or
+ARCH/catalogue.url                                 where it is (PostgreSQL; no password)
 ARCH/fonds/<agency-code>/<year>/<dossier>/v0001/   one BagIt bag per dossier version
 ARCH/.staging/                                     bags being built (renamed into fonds/)
 ARCH/.locks/                                       advisory locks (flock)
@@ -39,6 +40,10 @@ class ArchivePaths:
     @property
     def catalogue(self) -> Path:
         return self.root / "catalogue.sqlite3"
+
+    @property
+    def catalogue_url(self) -> Path:
+        return self.root / "catalogue.url"
 
     @property
     def fonds(self) -> Path:

@@ -4,8 +4,8 @@ Circular 05/2025/TT-BNV asks for at least two copies on independent media. Each 
 version not yet at PATH is copied into PATH/.staging/, fsync'ed, evicted from the page
 cache (so that the check reads the medium, not memory), checked against its manifests
 (both algorithms), then renamed into place; versions already there are compared by
-their tag manifest. A consistent snapshot of the catalogue (SQLite backup) goes to
-PATH/catalogue.sqlite3. Copying to the same device as the archive works but is reported:
+their tag manifest. A consistent snapshot of the catalogue (SQLite backup; a PostgreSQL catalogue is copied
+into a new SQLite one) goes to PATH/catalogue.sqlite3: the replica stands on its own. Copying to the same device as the archive works but is reported:
 it is not an independent medium.
 """
 from __future__ import annotations
@@ -138,12 +138,15 @@ def _snapshot_catalogue(arch: Archive, target: Path) -> None:
     partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
     for suffix in ("", "-wal", "-shm", "-journal"):
         Path(str(partial) + suffix).unlink(missing_ok=True)
-    dst = sqlite3.connect(partial)
-    try:
-        arch.catalogue.con.backup(dst)
-        dst.execute("PRAGMA journal_mode = DELETE")
-    finally:
-        dst.close()
+    if arch.postgres:  # the replica gets an SQLite catalogue of its own
+        arch.catalogue.copy_to_sqlite(partial)
+    else:
+        dst = sqlite3.connect(partial)
+        try:
+            arch.catalogue.con.backup(dst)
+            dst.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            dst.close()
     with open(partial, "rb+") as f:
         os.fsync(f.fileno())
     for suffix in ("-wal", "-shm"):

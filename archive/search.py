@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from sohoa.cli.errors import UsageError
 
 from . import fold as F
+from . import pg
 from .catalogue import Catalogue, decompress
 
 PHRASE = re.compile(r'"([^"]*)"')
@@ -110,6 +111,11 @@ def _quote(token: str) -> str:
     return '"' + token + '"'
 
 
+# How a match expression is written: FTS5 on SQLite, tsquery on PostgreSQL.
+FTS5 = {"quote": _quote, "and": " AND ", "or": " OR ", "not": "({0}) NOT ({1})"}
+TSQUERY = {"quote": pg.quote, "and": " & ", "or": " | ", "not": "({0}) & !({1})"}
+
+
 def variants(cat: Catalogue, word: str) -> list[str]:
     folded = F.fold_token(word)
     found = [r[0] for r in cat.con.execute("SELECT term FROM terms WHERE folded = ?", (folded,))]
@@ -117,12 +123,15 @@ def variants(cat: Catalogue, word: str) -> list[str]:
 
 
 def fts_expressions(cat: Catalogue, query: Query) -> list[tuple[str, str]]:
-    """[(tier, FTS5 expression)] in the order their results are shown."""
-    folded = " AND ".join("(" + " OR ".join(_quote(v) for v in variants(cat, w)) + ")" for w in query.words)
+    """[(tier, FTS5 expression or tsquery)] in the order their results are shown."""
+    syntax = TSQUERY if cat.postgres else FTS5
+    quote = syntax["quote"]
+    folded = syntax["and"].join("(" + syntax["or"].join(quote(v) for v in variants(cat, w)) + ")"
+                                for w in query.words)
     if not query.marked:
         return [("folded", folded)]
-    exact = " AND ".join(_quote(w) for w in query.words)
-    return [("exact", exact), ("folded", f"({folded}) NOT ({exact})")]
+    exact = syntax["and"].join(quote(w) for w in query.words)
+    return [("exact", exact), ("folded", syntax["not"].format(folded, exact))]
 
 
 def _date_bound(value: str, upper: bool) -> str:
@@ -164,6 +173,8 @@ def filter_sql(cat: Catalogue, filters: Filters) -> tuple[str, list]:
 
 
 def register_functions(cat: Catalogue) -> None:
+    if cat.postgres:
+        return  # sohoa_fold is an SQL function of the catalogue (pg.fold_function)
     cat.con.create_function("sohoa_fold", 1, lambda v: F.fold(v) if v else "", deterministic=True)
 
 
@@ -189,12 +200,19 @@ def search(cat: Catalogue, text: str, filters: Filters | None = None, limit: int
     return SearchResult(query, filters, hits, time.perf_counter() - started, more or partial, partial)
 
 
+MATCH_SQLITE = ("SELECT f.rowid FROM doc_fts f JOIN documents d ON d.id = f.rowid "
+                "JOIN dossiers s ON s.id = d.dossier_id "
+                "WHERE doc_fts MATCH ? AND {where} {before} ORDER BY f.rowid DESC LIMIT ?")
+MATCH_PG = ("SELECT d.id FROM doc_words f JOIN documents d ON d.id = f.id "
+            "JOIN dossiers s ON s.id = d.dossier_id "
+            "WHERE f.words @@ ?::tsquery AND {where} {before} ORDER BY d.id DESC LIMIT ?")
+
+
 def _matching_ids(cat: Catalogue, expression: str, where: str, args: list, query: Query,
                   tier: str, want: int) -> tuple[list[int], bool]:
     """Matching document ids, newest first; True if a phrase check ran out of time."""
-    sql = ("SELECT f.rowid FROM doc_fts f JOIN documents d ON d.id = f.rowid "
-           "JOIN dossiers s ON s.id = d.dossier_id "
-           f"WHERE doc_fts MATCH ? AND {where} {{before}} ORDER BY f.rowid DESC LIMIT ?")
+    sql = MATCH_PG if cat.postgres else MATCH_SQLITE
+    sql = sql.replace("{where}", where)
     if not query.phrases:
         return [r[0] for r in cat.con.execute(sql.format(before=""), [expression, *args, want])], False
     patterns = phrase_patterns(query, tier)
@@ -206,7 +224,7 @@ def _matching_ids(cat: Catalogue, expression: str, where: str, args: list, query
         if time.perf_counter() > deadline:
             partial = True
             break
-        batch_sql = sql.format(before="AND f.rowid < ?" if before is not None else "")
+        batch_sql = sql.format(before=f"AND {'d.id' if cat.postgres else 'f.rowid'} < ?" if before is not None else "")
         batch_args = [expression, *args, *([before] if before is not None else []), BATCH]
         ids = [r[0] for r in cat.con.execute(batch_sql, batch_args)]
         if not ids:

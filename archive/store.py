@@ -28,6 +28,7 @@ from pathlib import Path
 from sohoa.cli.errors import UsageError
 from sohoa.cli.fsio import fsync_dir
 
+from . import pg
 from .catalogue import Catalogue
 from .layout import ArchivePaths
 
@@ -113,25 +114,71 @@ class StagingArea:
 
 
 class Archive:
-    def __init__(self, root: Path, *, create: bool = False):
+    """`db`: a postgresql:// URL for the catalogue of a new archive (setting `db`); an
+    archive keeps the catalogue it was made with (`catalogue.url` records it), and `db`
+    given with `db_given` (the --db flag) must then name that same catalogue."""
+
+    def __init__(self, root: Path, *, create: bool = False, db: str | None = None, db_given: bool = False):
         self.paths = ArchivePaths(Path(root).absolute())
         root = self.paths.root
-        if not root.exists() or not self.paths.catalogue.exists():
-            if not create:
-                raise UsageError(f"{root}: not an archive (no catalogue.sqlite3) — "
-                                 "create one with: sohoa archive add OUT --archive "
-                                 f"{root}")
+        self._create = create
+        self._record_url = False
+        self.catalogue_location = self._locate_catalogue(db, db_given)
         if create:
             mkdirs_durable(root)
             for d in (self.paths.fonds, self.paths.staging, self.paths.locks):
                 mkdirs_durable(d)
         self._catalogue: Catalogue | None = None
 
+    def _locate_catalogue(self, db: str | None, db_given: bool) -> Path | str:
+        root, paths = self.paths.root, self.paths
+        if db:
+            pg.check_url(db)
+        recorded = paths.catalogue_url.read_text(encoding="utf-8").strip() if paths.catalogue_url.is_file() else None
+        if recorded:
+            if db and pg.same_place(db, recorded):
+                return db  # the same catalogue, maybe with its password
+            if db and db_given:
+                raise UsageError(f"{root}: its catalogue is {recorded} (catalogue.url), not {pg.redact(db)} "
+                                 "— leave out --db or give that one")
+            return recorded
+        if paths.catalogue.exists():
+            if db and db_given:
+                raise UsageError(f"{root}: its catalogue is {paths.catalogue.name} in the archive "
+                                 "— leave out --db for this archive")
+            return paths.catalogue
+        if not self._create:
+            raise UsageError(f"{root}: not an archive (no catalogue.sqlite3) — "
+                             "create one with: sohoa archive add OUT --archive "
+                             f"{root}")
+        if db:
+            self._record_url = True
+            return db
+        return paths.catalogue
+
+    @property
+    def postgres(self) -> bool:
+        return pg.is_url(self.catalogue_location)
+
     @property
     def catalogue(self) -> Catalogue:
         if self._catalogue is None:
-            self._catalogue = Catalogue(self.paths.catalogue)
+            self._catalogue = Catalogue(self.catalogue_location, create=self._create or not self.postgres)
+            if self._record_url:
+                self._write_catalogue_url()
         return self._catalogue
+
+    def _write_catalogue_url(self) -> None:
+        """Every machine that opens this archive then uses the same catalogue."""
+        target = self.paths.catalogue_url
+        partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
+        with open(partial, "w", encoding="utf-8") as f:
+            f.write(pg.redact(str(self.catalogue_location)) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(partial, target)
+        fsync_dir(target.parent)
+        self._record_url = False
 
     def close(self) -> None:
         if self._catalogue is not None:

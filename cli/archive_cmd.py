@@ -1,7 +1,7 @@
 """`sohoa archive`: file dossiers into a BagIt archive, search, report, check, export, audit.
 
 The archive is a folder (setting `archive`, flag `--archive`): one BagIt bag per dossier
-version under fonds/<agency-code>/<year>/<dossier>/vNNNN/, a catalogue (SQLite) with
+version under fonds/<agency-code>/<year>/<dossier>/vNNNN/, a catalogue (SQLite, or PostgreSQL) with
 Vietnamese full-text search, and a hash-chained audit log. See sohoa.archive.
 """
 from __future__ import annotations
@@ -30,6 +30,7 @@ archive_app = typer.Typer(
 
 P = typer.Option
 ArchiveOpt = Annotated[Optional[Path], P("--archive", "-a", help="Archive folder (default: setting `archive`).", show_default=False)]
+DbOpt = Annotated[Optional[str], P("--db", help="Catalogue on PostgreSQL, postgresql://USER@HOST/DATABASE (default: setting `db`; else SQLite in the archive). An archive keeps the catalogue it was made with.", show_default=False)]
 JsonOpt = Annotated[bool, P("--json", help="Machine output on stdout.")]
 AgentOpt = Annotated[Optional[str], P("--agent", help="Who acts, for the audit log (default: the OS user).", show_default=False)]
 AgencyFilter = Annotated[Optional[str], P("--agency", help="Agency code, or part of the issuing agency's name.", show_default=False)]
@@ -51,11 +52,11 @@ def interruptible(command):
     return wrapper
 
 
-def _open(archive: Optional[Path], *, create: bool = False):
+def _open(archive: Optional[Path], db: Optional[str] = None, *, create: bool = False):
     from sohoa.archive.store import Archive
 
-    settings = load_settings({"archive": archive})
-    return Archive(settings.archive, create=create), settings
+    settings = load_settings({"archive": archive, "db": db})
+    return Archive(settings.archive, create=create, db=settings.db, db_given=db is not None), settings
 
 
 def _agent(agent: Optional[str]) -> str:
@@ -91,6 +92,7 @@ def _size(n: int) -> str:
 def add(
     outs: Annotated[list[Path], typer.Argument(help="Output folders of sohoa ocr (a dossier folder, or a folder of them).", show_default=False)],
     archive: ArchiveOpt = None,
+    db: DbOpt = None,
     signed: Annotated[Optional[Path], P("--signed", help="Folder of signed PDFs from sohoa sign, SIGNED/<dossier>/<document>.pdf.", show_default=False)] = None,
     agency_code: Annotated[Optional[str], P("--agency-code", help="Agency code of the fonds (default: setting agency_code, else the dossier code's agency part).", show_default=False)] = None,
     agency_name: Annotated[Optional[str], P("--agency-name", help="Agency name for bag-info (default: setting agency_name).", show_default=False)] = None,
@@ -112,7 +114,8 @@ def add(
     missing = [str(p) for p in [*outs, *(trust or [])] if not p.exists()]
     if missing:
         raise UsageError(f"not found: {', '.join(missing)}")
-    settings = load_settings({"archive": archive, "agency_code": agency_code, "agency_name": agency_name})
+    settings = load_settings({"archive": archive, "agency_code": agency_code, "agency_name": agency_name,
+                              "db": db})
     try:
         anchors = trust_lib.load_anchors(list(trust or []), settings.trust_dir or user_config_dir() / "trust")
     except BadInput as exc:
@@ -120,7 +123,9 @@ def add(
     from sohoa.archive.store import Archive
 
     outs = ingest.find_dossiers(outs)  # usage errors before anything is created
-    arch = Archive(settings.archive, create=True)
+    arch = Archive(settings.archive, create=True, db=settings.db, db_given=db is not None)
+    if arch.postgres:
+        arch.catalogue  # a server that cannot be reached is said before any work starts
     options = ingest.AddOptions(settings.agency_code, settings.agency_name, signed.absolute() if signed else None,
                                 _agent(agent), tuple(c.dump() for c in anchors))
     started = time.perf_counter()
@@ -160,6 +165,7 @@ def add(
 def search(
     query: Annotated[list[str], typer.Argument(help="Words (marks optional: đ = d); \"quoted words\" must follow each other.", show_default=False)],
     archive: ArchiveOpt = None,
+    db: DbOpt = None,
     agency: AgencyFilter = None,
     doc_type: TypeFilter = None,
     date_from: FromFilter = None,
@@ -178,7 +184,7 @@ def search(
     from sohoa.archive import audit
     from sohoa.archive import search as lib
 
-    arch, _ = _open(archive)
+    arch, _ = _open(archive, db)
     with arch:
         text = " ".join(query)
         result = lib.search(arch.catalogue, text, _filters(agency, doc_type, date_from, date_to, dossier), limit)
@@ -213,6 +219,7 @@ def search(
 def show(
     code: Annotated[str, typer.Argument(help="Dossier code, dossier name, or a fonds/… version path.", show_default=False)],
     archive: ArchiveOpt = None,
+    db: DbOpt = None,
     version: Annotated[Optional[int], P("--version", "-v", min=1, help="Version number (default: the latest).", show_default=False)] = None,
     agent: AgentOpt = None,
     json: JsonOpt = False,
@@ -222,7 +229,7 @@ def show(
 
     from sohoa.archive import audit
 
-    arch, _ = _open(archive)
+    arch, _ = _open(archive, db)
     with arch:
         con = arch.catalogue.con
         row = con.execute("SELECT id, agency_code, dossier_code, name, year, path FROM dossiers "
@@ -297,6 +304,7 @@ def show(
 def export(
     codes: Annotated[Optional[list[str]], typer.Argument(help="Dossier codes or names (default: every dossier the filters select).", show_default=False)] = None,
     archive: ArchiveOpt = None,
+    db: DbOpt = None,
     csv: Annotated[Optional[Path], P("--csv", help="Write the documents' metadata as CSV (UTF-8, Excel-ready).", show_default=False)] = None,
     dip: Annotated[Optional[Path], P("--dip", help="Write a DIP folder: PDFs, signed PDFs, text, metadata, index.csv.", show_default=False)] = None,
     with_originals: Annotated[bool, P("--with-originals", help="DIP: include the scanned masters.")] = False,
@@ -313,7 +321,7 @@ def export(
 
     if csv is None and dip is None:
         raise UsageError("export: give --csv FILE and/or --dip FOLDER")
-    arch, _ = _open(archive)
+    arch, _ = _open(archive, db)
     with arch:
         selection = lib.select(arch.catalogue, list(codes or []), _filters(agency, doc_type, date_from, date_to, None))
         result: dict = {"documents": len(selection.rows), "dossiers": len(selection.versions)}
@@ -348,6 +356,7 @@ class By(str, Enum):
 @interruptible
 def stats(
     archive: ArchiveOpt = None,
+    db: DbOpt = None,
     by: Annotated[By, P("--by", help="Period: year (the fonds year) or month (dossier date).")] = By.year,
     agency: Annotated[Optional[str], P("--agency", help="Only this agency code.", show_default=False)] = None,
     plot: Annotated[Optional[Path], P("--plot", help="Also draw a chart (PNG).", show_default=False)] = None,
@@ -356,7 +365,7 @@ def stats(
     """Per agency and period: dossiers, documents, pages, digitised share, signed share."""
     from sohoa.archive import stats as lib
 
-    arch, _ = _open(archive)
+    arch, _ = _open(archive, db)
     with arch:
         rows = lib.stats(arch.catalogue, by=by.value, agency=agency)
     total = lib.totals(rows)
@@ -389,6 +398,7 @@ class Algorithms(str, Enum):
 @interruptible
 def check(
     archive: ArchiveOpt = None,
+    db: DbOpt = None,
     sample: Annotated[Optional[int], P("--sample", min=1, help="Rolling check: the N versions checked longest ago (never-checked first).", show_default=False)] = None,
     algorithm: Annotated[Algorithms, P("--algorithm", help="Manifests to verify against (all: SHA-256 and SHA-512).")] = Algorithms.sha256,
     jobs: Annotated[Optional[int], P("--jobs", "-j", min=1, help="Reading threads (default: two per core; 1–2 suit a single hard disk).", show_default=False)] = None,
@@ -403,7 +413,7 @@ def check(
     from sohoa.archive import fixity as lib
 
     algorithms = ("sha256", "sha512") if algorithm is Algorithms.all else (algorithm.value,)
-    arch, _ = _open(archive)
+    arch, _ = _open(archive, db)
     from .progress import progress_bar
 
     with arch:
@@ -441,6 +451,7 @@ def check(
 @interruptible
 def log(
     archive: ArchiveOpt = None,
+    db: DbOpt = None,
     limit: Annotated[int, P("--limit", "-n", min=1, help="Latest events to show.")] = 50,
     type_: Annotated[Optional[str], P("--type", help="Only events of this type (ingestion, modification, fixity check, search, dissemination, replication, access, catalogue rebuild).", show_default=False)] = None,
     agent: Annotated[Optional[str], P("--agent", help="Only events of this agent.", show_default=False)] = None,
@@ -450,7 +461,7 @@ def log(
     """The audit log: who did what, when, with what outcome (PREMIS-style events, +07:00)."""
     from sohoa.archive import audit
 
-    arch, _ = _open(archive)
+    arch, _ = _open(archive, db)
     with arch:
         con = arch.catalogue.con
         if verify:
@@ -485,6 +496,7 @@ def log(
 def replicate(
     to: Annotated[Path, P("--to", help="The second copy's folder (another disk or medium).", show_default=False)],
     archive: ArchiveOpt = None,
+    db: DbOpt = None,
     agent: AgentOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -492,7 +504,7 @@ def replicate(
     from sohoa.archive import audit
     from sohoa.archive import replicate as lib
 
-    arch, _ = _open(archive)
+    arch, _ = _open(archive, db)
     from .progress import progress_bar
 
     with arch:
@@ -518,6 +530,7 @@ def replicate(
 @interruptible
 def reindex(
     archive: ArchiveOpt = None,
+    db: DbOpt = None,
     agent: AgentOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -530,15 +543,17 @@ def reindex(
     from sohoa.archive.catalogue import CatalogueError
     from sohoa.archive.store import Archive
 
-    settings = load_settings({"archive": archive})
+    settings = load_settings({"archive": archive, "db": db})
     root = settings.archive
     if not (root / "fonds").is_dir():
         raise UsageError(f"{root}: not an archive (no fonds folder)")
-    arch = Archive(root, create=True)
+    arch = Archive(root, create=True, db=settings.db, db_given=db is not None)
     note = None
     try:
         arch.catalogue
     except CatalogueError:
+        if arch.postgres:
+            raise
         note = _set_aside(arch.paths.catalogue)
         err.print(f"[yellow]![/] The catalogue could not be read; set aside as {escape(note)}.")
     from .progress import progress_bar

@@ -26,6 +26,7 @@ class Settings:
     token_label: str | None = None
     p12: Path | None = None
     tsa: str | None = None
+    db: str | None = None  # the archive catalogue on PostgreSQL: postgresql://USER@HOST/DATABASE
     cluster: str | None = None  # a Dask scheduler's address for `sohoa ocr`
 
 
