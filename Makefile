@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 # Debian names; `sohoa doctor` says what each is for.
 SYSTEM_PACKAGES := tesseract-ocr tesseract-ocr-vie tesseract-ocr-osd fonts-texgyre \
-	fonts-liberation2 libzbar0 softhsm2 opensc poppler-utils
+	fonts-liberation2 libzbar0 softhsm2 opensc poppler-utils postgresql
 
 .PHONY: setup system test demo bench clean
 
@@ -46,8 +46,13 @@ $(PDFJS): | $(VENV)/.installed
 	    pdfjs-dist@4.10.38; \
 	else echo "npm not found: the pdf.js checks will be skipped (apt-get install nodejs npm)"; fi
 
+# The archive tests run twice: catalogues in SQLite, then on a throwaway PostgreSQL server
+# (tests/pg_server.py: started as the postgres user, Unix socket in a temp folder, stopped after).
+ARCHIVE_TESTS := tests/test_archive.py tests/test_archive_crash.py tests/test_archive_samples.py
+
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --catalogue postgresql $(ARCHIVE_TESTS) $(PYTEST_ARGS)
 
 demo: setup
 	$(BIN)/sohoa demo

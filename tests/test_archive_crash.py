@@ -12,14 +12,13 @@ import os
 import random
 import shutil
 import signal
-import sqlite3
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import SOHOA
+from conftest import SOHOA, catalogue_exists, integrity, open_catalogue
 from test_archive import (AGENCY, NO_MARKS_TEXT, OTHER_PLACE_TEXT, QD_TEXT, RECEIPT_TEXT, TWO_MARKS_TEXT,
                           make_dossier, metadata, qd_meta, validate_all_bags)
 
@@ -45,7 +44,8 @@ def inputs(tmp_path_factory) -> Path:
 
 
 def env(**extra) -> dict:
-    return {**{k: v for k, v in os.environ.items() if not k.startswith("SOHOA_")}, "COLUMNS": "200", **extra}
+    kept = {k: v for k, v in os.environ.items() if not k.startswith("SOHOA_") or k == "SOHOA_DB"}
+    return {**kept, "COLUMNS": "200", **extra}
 
 
 def add(arch: Path, inputs: Path, **extra_env) -> subprocess.CompletedProcess:
@@ -60,11 +60,11 @@ def consistent(arch: Path) -> tuple[set[str], set[str]]:
     bags = {p.relative_to(arch).as_posix() for p in validate_all_bags(arch)} if (arch / "fonds").is_dir() else set()
     for p in (arch / "fonds").glob("*/*/*/*") if (arch / "fonds").is_dir() else []:
         assert p.name.startswith("v") and (p / "bagit.txt").is_file(), f"a half bag at a final path: {p}"
-    if not (arch / "catalogue.sqlite3").exists():
+    if not catalogue_exists(arch):
         return bags, set()
-    con = sqlite3.connect(arch / "catalogue.sqlite3")
+    con = open_catalogue(arch)
     try:
-        assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert integrity(con) == "ok"
         catalogued = {r[0] for r in con.execute("SELECT path FROM versions")}
         assert catalogued <= bags, f"catalogue rows pointing at nothing: {catalogued - bags}"
         orphans = con.execute("SELECT COUNT(*) FROM documents d LEFT JOIN versions v ON v.id = d.version_id "
@@ -105,7 +105,7 @@ def test_killed_at_each_step_then_the_next_run_completes(inputs, tmp_path, step)
     assert all(b.endswith("/v0001") for b in bags), "a crash never makes a second version"
     assert staging_leftovers(arch) == []
     assert report["failed"] == 0 and report["added"] + (1 if step in ("rename", "commit", "cleanup") else 0) == 6
-    con = sqlite3.connect(arch / "catalogue.sqlite3")
+    con = open_catalogue(arch)
     events = con.execute("SELECT object FROM events WHERE type = 'ingestion' AND outcome = 'success' "
                          "AND detail NOT LIKE '%unchanged%'").fetchall()
     assert sorted(e[0] for e in events) == sorted(bags), "one ingest event per stored version"
@@ -147,7 +147,7 @@ def test_random_sigkills_never_corrupt_the_archive(inputs, tmp_path):
     assert staging_leftovers(arch) == []
     again = json.loads(add(arch, inputs).stdout)
     assert again["unchanged"] == 6, "the last content is stored exactly once"
-    con = sqlite3.connect(arch / "catalogue.sqlite3")
+    con = open_catalogue(arch)
     rows = con.execute("SELECT s.folder, v.version, v.fingerprint FROM versions v JOIN dossiers s ON s.id = v.dossier_id "
                        "ORDER BY s.folder, v.version").fetchall()
     for (f1, n1, fp1), (f2, n2, fp2) in zip(rows, rows[1:]):
@@ -168,7 +168,7 @@ def test_two_adds_at_once_are_safe(inputs, tmp_path):
     assert sum(r["added"] for r in reports) == 6 and sum(r["unchanged"] for r in reports) == 6
     bags, catalogued = consistent(arch)
     assert len(bags) == 6 and bags == catalogued and all(b.endswith("/v0001") for b in bags)
-    con = sqlite3.connect(arch / "catalogue.sqlite3")
+    con = open_catalogue(arch)
     assert con.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 12
 
 
