@@ -203,18 +203,39 @@ def search(cat: Catalogue, text: str, filters: Filters | None = None, limit: int
 MATCH_SQLITE = ("SELECT f.rowid FROM doc_fts f JOIN documents d ON d.id = f.rowid "
                 "JOIN dossiers s ON s.id = d.dossier_id "
                 "WHERE doc_fts MATCH ? AND {where} {before} ORDER BY f.rowid DESC LIMIT ?")
-MATCH_PG = ("SELECT d.id FROM doc_words f JOIN documents d ON d.id = f.id "
-            "JOIN dossiers s ON s.id = d.dossier_id "
-            "WHERE f.words @@ ?::tsquery AND {where} {before} ORDER BY d.id DESC LIMIT ?")
+# PostgreSQL: a window of ids at a time, newest first, each window 4× the last; its matches
+# first (GIN or the id range, as the planner sees fit), then the joins and filters on them
+# alone: one plan over all matches sorts every match of a common word (≈0.1 s at 20,000
+# documents, growing with the archive).
+MATCH_PG = ("WITH f AS MATERIALIZED (SELECT id FROM doc_words WHERE words @@ ?::tsquery "
+            "AND id >= ? AND id < ?) SELECT d.id FROM f JOIN documents d ON d.id = f.id "
+            "JOIN dossiers s ON s.id = d.dossier_id WHERE {where} AND d.id >= ? AND d.id < ? "
+            "ORDER BY d.id DESC LIMIT ?")
+FIRST_WINDOW = 256
+
+
+def _newest(cat: Catalogue, expression: str, where: str, args: list, want: int,
+            before: int | None = None) -> list[int]:
+    """Up to `want` matching document ids below `before`, newest first."""
+    if not cat.postgres:
+        sql = MATCH_SQLITE.replace("{where}", where).format(before="AND f.rowid < ?" if before else "")
+        return [r[0] for r in cat.con.execute(sql, [expression, *args, *([before] if before else []), want])]
+    sql = MATCH_PG.replace("{where}", where)
+    hi = before or cat.con.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM doc_words").fetchone()[0]
+    found: list[int] = []
+    window = FIRST_WINDOW
+    while hi > 0 and len(found) < want:
+        lo = max(0, hi - window)
+        found += [r[0] for r in cat.con.execute(sql, [expression, lo, hi, *args, lo, hi, want - len(found)])]
+        hi, window = lo, window * 4
+    return found
 
 
 def _matching_ids(cat: Catalogue, expression: str, where: str, args: list, query: Query,
                   tier: str, want: int) -> tuple[list[int], bool]:
     """Matching document ids, newest first; True if a phrase check ran out of time."""
-    sql = MATCH_PG if cat.postgres else MATCH_SQLITE
-    sql = sql.replace("{where}", where)
     if not query.phrases:
-        return [r[0] for r in cat.con.execute(sql.format(before=""), [expression, *args, want])], False
+        return _newest(cat, expression, where, args, want), False
     patterns = phrase_patterns(query, tier)
     found: list[int] = []
     before = None
@@ -224,9 +245,7 @@ def _matching_ids(cat: Catalogue, expression: str, where: str, args: list, query
         if time.perf_counter() > deadline:
             partial = True
             break
-        batch_sql = sql.format(before=f"AND {'d.id' if cat.postgres else 'f.rowid'} < ?" if before is not None else "")
-        batch_args = [expression, *args, *([before] if before is not None else []), BATCH]
-        ids = [r[0] for r in cat.con.execute(batch_sql, batch_args)]
+        ids = _newest(cat, expression, where, args, BATCH, before)
         if not ids:
             break
         before = ids[-1]
