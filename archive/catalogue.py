@@ -199,6 +199,13 @@ _WORDS_SQL = ("SELECT d.id, " + ", ".join(f"d.{k}" for k in METADATA_FIELDS) + "
 _COPIED = ("meta", "dossiers", "versions", "documents", "fixity", "events", "terms")
 
 
+_INSERT_DOCUMENT = (
+    "INSERT INTO documents (version_id, dossier_id, seq, file, pages, pages_kept, doc_type, "
+    "number, symbol, issued_date, issued_place, agency, subject, signer_name, signer_title, "
+    "dossier_codes, citizen_ids, confidence, signed, signature, text) "
+    "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+
+
 class Catalogue:
     """One connection to ARCH/catalogue.sqlite3, or to a PostgreSQL database when given a
     postgresql:// URL (created and migrated on first use)."""
@@ -331,20 +338,15 @@ class Catalogue:
                         dossier_id: int) -> None:
         meta = doc.metadata or {}
         text = F.nfc(doc.text or "")
-        doc_id = self._insert(
-            "INSERT INTO documents (version_id, dossier_id, seq, file, pages, pages_kept, doc_type, "
-            "number, symbol, issued_date, issued_place, agency, subject, signer_name, signer_title, "
-            "dossier_codes, citizen_ids, confidence, signed, signature, text) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (version_id, dossier_id, doc.seq, doc.file, doc.pages, doc.pages_kept,
-             *(_clean(meta.get(k)) for k in METADATA_FIELDS),
-             _listed(meta.get("dossier_codes")), _listed(meta.get("citizen_ids")),
-             doc.confidence, int(doc.signed), doc.signature,
-             zlib.compress(text.encode("utf-8"), 1)))
+        row = (version_id, dossier_id, doc.seq, doc.file, doc.pages, doc.pages_kept,
+               *(_clean(meta.get(k)) for k in METADATA_FIELDS),
+               _listed(meta.get("dossier_codes")), _listed(meta.get("citizen_ids")),
+               doc.confidence, int(doc.signed), doc.signature, zlib.compress(text.encode("utf-8"), 1))
         words = index_text(record, doc)
         if self.postgres:
-            pg.index_document(self.con, doc_id, words)
+            pg.insert_document(self.con, _INSERT_DOCUMENT, row, words)
         else:
+            doc_id = self.con.execute(_INSERT_DOCUMENT, row).lastrowid
             self.con.execute("INSERT INTO doc_fts (rowid, words) VALUES (?, ?)", (doc_id, words))
         self._learn_terms(words)
 
