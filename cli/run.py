@@ -114,6 +114,8 @@ class RunPlan:
     policy: object  # sohoa.signing.results.Policy for the verification
     signing: Signing | None = None  # None: no key, the copies are not signed
     jobs: int = 0
+    db: str | None = None  # the catalogue on PostgreSQL (setting db), for a new archive
+    db_given: bool = False  # given as --db: must be the archive's own catalogue
 
     @property
     def ocr_dir(self) -> Path:
@@ -313,5 +315,5 @@ def archive_stage(plan: RunPlan, result: RunResult, reporter: Reporter) -> None:
         reporter.item("archive", dossier, dossier.ok, dossier.message or f"{dossier.status} → {outcome.version}")
         reporter.advance()
 
-    with Archive(plan.archive, create=True) as arch:
+    with Archive(plan.archive, create=True, db=plan.db, db_given=plan.db_given) as arch:
         ingest.add(arch, list(todo), options, on_dossier=done)

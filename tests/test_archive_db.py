@@ -53,3 +53,24 @@ def test_writers_on_several_machines_never_fork_the_audit_chain(sohoa, isolated_
     assert chain["ok"] and chain["events"] == 3 + 20
     con = open_catalogue(arch)
     assert con.execute("SELECT COUNT(DISTINCT prev_hash) FROM events").fetchone()[0] == 23
+
+
+def test_run_files_into_the_postgresql_catalogue(sohoa, isolated_config, tmp_path, pg_server, monkeypatch):
+    """`sohoa run` honours the catalogue setting like the archive commands, and says an
+    unreachable server before any OCR."""
+    from conftest import CASES
+
+    url = pg_server.url(pg_server.create_database())
+    arch, work = tmp_path / "arch", tmp_path / "work"
+    monkeypatch.setenv("SOHOA_DB", f"postgresql://postgres@/sohoa?host={tmp_path}")  # no server there
+    down = sohoa("run", CASES[0], "--archive", arch, "--work", work, "--no-sign")
+    assert down.returncode == 1 and "cannot connect" in down.stderr and "Traceback" not in down.stderr
+    assert not (work / "ocr").exists()
+    monkeypatch.setenv("SOHOA_DB", url)
+    result = sohoa("run", CASES[0], "--archive", arch, "--work", work, "--no-sign", "--json")
+    assert result.returncode == 0, result.stderr
+    assert run_json(result)["archived"] == 1
+    assert (arch / "catalogue.url").read_text(encoding="utf-8").strip() == url
+    assert not (arch / "catalogue.sqlite3").exists()
+    hits = run_json(sohoa("archive", "search", "tiep nhan", "--archive", arch, "--json"))["results"]
+    assert hits
