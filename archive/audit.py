@@ -81,11 +81,8 @@ class Event:
 
 def append(con: sqlite3.Connection, type: str, agent: str, outcome: str, object: str,
            detail: dict | None = None, time: str | None = None) -> Event:
-    """Add an event; the caller holds a write transaction (BEGIN IMMEDIATE). On PostgreSQL
-    the chain's lock is taken first, so that two machines never read the same head."""
-    lock = getattr(con, "lock_audit_chain", None)
-    if lock:
-        lock()
+    """Add an event; the caller holds a write transaction (`Catalogue.write()`: BEGIN
+    IMMEDIATE, or on PostgreSQL the writers' lock), so two machines never read the same head."""
     last = con.execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     event = Event(seq, str(uuid.uuid4()), type, time or now(), agent, outcome, object,

@@ -90,8 +90,6 @@ class Connection:
         """Held until the transaction ends (re-taking it in the same session is free)."""
         self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
 
-    lock_audit_chain = lock_writers
-
     def commit(self) -> None:
         self.raw.commit()
 

@@ -156,6 +156,12 @@ class Archive:
             return db
         return paths.catalogue
 
+    def connect(self) -> None:
+        """Open a PostgreSQL catalogue now: a server that cannot be reached is said before
+        any work starts (an SQLite one is opened when first used)."""
+        if self.postgres:
+            self.catalogue
+
     @property
     def postgres(self) -> bool:
         return pg.is_url(self.catalogue_location)

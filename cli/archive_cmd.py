@@ -124,8 +124,7 @@ def add(
 
     outs = ingest.find_dossiers(outs)  # usage errors before anything is created
     arch = Archive(settings.archive, create=True, db=settings.db, db_given=db is not None)
-    if arch.postgres:
-        arch.catalogue  # a server that cannot be reached is said before any work starts
+    arch.connect()
     options = ingest.AddOptions(settings.agency_code, settings.agency_name, signed.absolute() if signed else None,
                                 _agent(agent), tuple(c.dump() for c in anchors))
     started = time.perf_counter()

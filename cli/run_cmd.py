@@ -91,9 +91,9 @@ def run(
     from sohoa.archive.store import Archive
     from sohoa.signing.results import Policy
 
-    if settings.db:  # a catalogue server that cannot be reached is said before any OCR
+    if settings.db:
         with Archive(settings.archive, create=True, db=settings.db, db_given=db is not None) as arch:
-            arch.catalogue
+            arch.connect()  # before any OCR
     plan = lib.RunPlan(
         scans=scans, work=work, archive=settings.archive,
         ocr=OcrOptions(lang=settings.lang, jobs=settings.jobs, split_qr=split is Split.qr,

@@ -44,11 +44,11 @@ def connect(address: str):
 
 def read_page(data: bytes, ref: PageRef, lang: str) -> PageAnalysis:
     """On a worker: one page read from its source file's bytes."""
-    engine = getattr(_local, "engines", {}).get(lang)
-    if engine is None:
+    engines = getattr(_local, "engines", None)
+    if engines is None:
         _keep_image_buffers()
-        engine = Engine(lang)
-        _local.engines = {**getattr(_local, "engines", {}), lang: engine}
+        engines = _local.engines = {}
+    engine = engines.get(lang) or engines.setdefault(lang, Engine(lang))
     with tempfile.TemporaryDirectory(prefix="sohoa-page-") as tmp:
         path = Path(tmp) / f"source{ref.source.suffix.lower()}"
         path.write_bytes(data)
