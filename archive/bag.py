@@ -149,23 +149,27 @@ class BagWriter:
 
 
 def read_manifest(path: Path) -> dict[str, str]:
+    return parse_manifest(path.read_bytes(), path.name)
+
+
+def parse_manifest(data: bytes, name: str) -> dict[str, str]:
     """{relative path: hex digest}; raises ValueError for a line that is not `hash path`."""
     entries: dict[str, str] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(data.decode("utf-8").splitlines(), 1):
         if not line.strip():
             continue
         parts = line.strip().split(None, 1)
         if len(parts) != 2:
-            raise ValueError(f"{path.name} line {number}: not 'checksum path'")
+            raise ValueError(f"{name} line {number}: not 'checksum path'")
         entries[decode_path(parts[1].lstrip("*"))] = parts[0].lower()
     return entries
 
 
-def read_bag_info(path: Path) -> dict[str, str]:
+def parse_bag_info(text: str) -> dict[str, str]:
     """bag-info.txt as a dict (the last value of a repeated label; folded lines joined)."""
     info: dict[str, str] = {}
     key = None
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         if line[:1] in (" ", "\t") and key:
             info[key] += " " + line.strip()
         elif ":" in line:
@@ -173,13 +177,3 @@ def read_bag_info(path: Path) -> dict[str, str]:
             key = key.strip()
             info[key] = value.strip()
     return info
-
-
-def manifests(bag: Path, kind: str = "manifest") -> dict[str, Path]:
-    """{algorithm: path} of the bag's payload (or tag) manifests."""
-    found = {}
-    for p in bag.glob(f"{kind}-*.txt"):
-        algorithm = p.name[len(kind) + 1:-4]
-        if algorithm in hashlib.algorithms_available:
-            found[algorithm] = p
-    return found

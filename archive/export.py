@@ -20,12 +20,11 @@ import hashlib
 import io
 import json
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from sohoa.cli.errors import UsageError
-from sohoa.cli.fsio import atomic_output, fsync_dir
+from sohoa.cli.fsio import FILE_MODE, atomic_output, fsync_dir
 
 from .catalogue import Catalogue
 from .search import Filters, filter_sql, register_functions
@@ -82,11 +81,10 @@ def write_csv(selection: Selection, path: Path) -> None:
         out.write(csv_bytes(selection))
 
 
-def _copy(src: Path, dst: Path) -> None:
+def _copy(arch: Archive, version: str, name: str, dst: Path) -> None:
     dst.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, dst)
-    with open(dst, "rb+") as f:
-        os.fsync(f.fileno())
+    arch.bags.copy_to(version, name, dst)
+    os.chmod(dst, FILE_MODE)
 
 
 def write_dip(arch: Archive, selection: Selection, out: Path, *, with_originals: bool = False,
@@ -102,8 +100,7 @@ def write_dip(arch: Archive, selection: Selection, out: Path, *, with_originals:
     files = 0
     try:
         for version in selection.versions:
-            bag = arch.paths.root / version
-            record = json.loads((bag / "data/metadata/archive.json").read_text(encoding="utf-8"))
+            record = json.loads(arch.bags.read(version, "data/metadata/archive.json").decode("utf-8"))
             parts = PurePosixPath(version).parts  # fonds/agency/year/dossier/vNNNN
             target = partial / parts[1] / parts[3]
             used: set[str] = set()
@@ -113,10 +110,10 @@ def write_dip(arch: Archive, selection: Selection, out: Path, *, with_originals:
                     continue
                 sub = {"ocr": "", "text": "text", "signed": "signed", "original": "originals"}[role]
                 name = _unique(used, f"{sub}/{f['original_name']}" if sub else f["original_name"])
-                _copy(bag / f["path"], target / name)
+                _copy(arch, version, f["path"], target / name)
                 files += 1
             for meta in ("dossier.json", "archive.json", "validation.json"):
-                _copy(bag / "data/metadata" / meta, target / "metadata" / meta)
+                _copy(arch, version, f"data/metadata/{meta}", target / "metadata" / meta)
                 files += 1
             if on_version:
                 on_version()

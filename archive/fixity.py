@@ -20,8 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import layout as L
-from .bag import manifests, read_manifest
+from .bag import parse_manifest
 from .store import Archive
 
 CHUNK = 4 << 20
@@ -123,7 +122,7 @@ class _Task:
 @dataclass
 class _Plan:
     result: BagCheck
-    bag: Path
+    version: str
     tasks: list[_Task] = field(default_factory=list)
     pending: int = 0
 
@@ -143,71 +142,82 @@ class _Plan:
                 break
 
 
-def plan_bag(root: Path, bag: Path, algorithms: tuple[str, ...]) -> _Plan:
+def _manifests(stored: dict[str, int], kind: str) -> dict[str, str]:
+    """{algorithm: file name} of the bag's payload (or tag) manifests."""
+    found = {}
+    for name in stored:
+        if "/" not in name and name.startswith(f"{kind}-") and name.endswith(".txt"):
+            algorithm = name[len(kind) + 1:-4]
+            if algorithm in hashlib.algorithms_available:
+                found[algorithm] = name
+    return found
+
+
+def plan_bag(bags, version: str, algorithms: tuple[str, ...]) -> _Plan:
     """Everything but the checksums: manifests read, files missing or unexpected."""
-    plan = _Plan(BagCheck(bag.relative_to(root).as_posix()), bag)
-    if not bag.is_dir():
-        plan.result.problems.append(Problem("bag missing", plan.result.path, "catalogued, but not on disk"))
+    plan = _Plan(BagCheck(version), version)
+    stored = bags.files(version)
+    if stored is None:
+        plan.result.problems.append(Problem("bag missing", version, f"catalogued, but not in {bags}"))
         return plan
-    if not (bag / "bagit.txt").is_file():
+    if "bagit.txt" not in stored:
         plan.problem("missing", "bagit.txt")
-    payload = manifests(bag, "manifest")
-    tags = manifests(bag, "tagmanifest")
+    payload = _manifests(stored, "manifest")
+    tags = _manifests(stored, "tagmanifest")
     listed: dict[str, dict[str, str]] = {}
     for found in (payload, tags):
-        for algorithm, path in found.items():
+        for algorithm, name in found.items():
             try:
-                for name, value in read_manifest(path).items():
-                    listed.setdefault(name, {})[algorithm] = value
+                for path, value in parse_manifest(bags.read(version, name), name).items():
+                    listed.setdefault(path, {})[algorithm] = value
             except (OSError, UnicodeDecodeError, ValueError) as exc:
-                plan.problem("unreadable", path.name, str(exc))
+                plan.problem("unreadable", name, str(exc))
     for kind, found in (("manifest", payload), ("tagmanifest", tags)):
         for algorithm in algorithms:
             if algorithm not in found:
                 plan.problem("missing", f"{kind}-{algorithm}.txt")
-    on_disk: dict[str, int] = {}
-    for dirpath, _, filenames in os.walk(bag):
-        for name in filenames:
-            path = Path(dirpath, name)
-            try:
-                on_disk[path.relative_to(bag).as_posix()] = path.stat().st_size
-            except OSError:
-                on_disk[path.relative_to(bag).as_posix()] = 0
-    manifest_files = {p.name for p in (*payload.values(), *tags.values())}
-    for name in sorted(set(on_disk) - set(listed)):
+    manifest_files = {*payload.values(), *tags.values()}
+    for name in sorted(set(stored) - set(listed)):
         if "/" not in name and name in manifest_files:
             continue  # a manifest itself (payload manifests are also in the tag manifests)
         plan.problem("unexpected", name, "in no manifest")
     for name in sorted(listed):
-        if name not in on_disk:
-            plan.problem("missing", name, "listed in the manifest, not on disk")
+        if name not in stored:
+            plan.problem("missing", name, "listed in the manifest, " + ("not on disk" if bags.kind == "disk" else "not stored"))
             continue
         want = {a: v for a, v in listed[name].items() if a in algorithms} or listed[name]
-        plan.tasks.append(_Task(plan, name, want, on_disk[name]))
+        plan.tasks.append(_Task(plan, name, want, stored[name]))
     plan.pending = len(plan.tasks)
     return plan
 
 
-def _run(task: _Task):
-    try:
-        found, size = digest_file(task.plan.bag / task.name, tuple(task.want))
-        return found, size, None
-    except OSError as exc:
-        return None, 0, exc.strerror or str(exc)
+def _runner(bags):
+    def run(task: _Task):
+        try:
+            if bags.kind == "disk":
+                found, size = digest_file(bags.local(task.plan.version) / task.name, tuple(task.want))
+            else:
+                found, size = bags.digest(task.plan.version, task.name, tuple(task.want))
+            return found, size, None
+        except OSError as exc:
+            return None, 0, exc.strerror or str(exc)
+    return run
 
 
-def check_paths(root: Path, paths: list[str], algorithms: tuple[str, ...], jobs: int | None = None,
+def check_paths(bags, paths: list[str], algorithms: tuple[str, ...], jobs: int | None = None,
                 on_bag=None, depth: int = PREFETCH_FILES, prefetch_bytes: int = PREFETCH_BYTES) -> list[BagCheck]:
-    """Check the bags at these paths (relative to root). Files are hashed by two threads
-    per core (hashlib releases the GIL) while the kernel is asked to read the next
-    `depth` files ahead, so the disk does not wait for the hashing."""
-    jobs = jobs or 2 * max(1, os.cpu_count() or 1)
+    """Check the bags at these version paths. Files are hashed by two threads per core
+    (hashlib releases the GIL) while, on disk, the kernel is asked to read the next
+    `depth` files ahead, so the disk does not wait for the hashing; objects on S3 are
+    read by eight threads per core (the wait is the network's)."""
+    jobs = jobs or (2 if bags.kind == "disk" else 8) * max(1, os.cpu_count() or 1)
+    run = _runner(bags)
     plans: deque[_Plan] = deque()
     results: list[BagCheck] = []
     queue: deque[_Task] = deque()  # planned, not yet submitted; the first `ahead` prefetched
     running: deque[tuple[_Task, object]] = deque()
     ahead = ahead_bytes = 0
-    bags = iter(paths)
+    versions = iter(paths)
     more = True
 
     def finish_ready() -> None:
@@ -220,23 +230,23 @@ def check_paths(root: Path, paths: list[str], algorithms: tuple[str, ...], jobs:
     with ThreadPoolExecutor(jobs) as pool:
         while True:
             while more and len(queue) <= depth:
-                rel = next(bags, None)
-                if rel is None:
+                version = next(versions, None)
+                if version is None:
                     more = False
                     break
-                plan = plan_bag(root, root / rel, algorithms)
+                plan = plan_bag(bags, version, algorithms)
                 plans.append(plan)
                 queue.extend(plan.tasks)
             while queue and len(running) < 2 * jobs:
-                while ahead < min(depth, len(queue)) and ahead_bytes < prefetch_bytes:
-                    prefetch(queue[ahead].plan.bag / queue[ahead].name)
+                while bags.kind == "disk" and ahead < min(depth, len(queue)) and ahead_bytes < prefetch_bytes:
+                    prefetch(bags.local(queue[ahead].plan.version) / queue[ahead].name)
                     ahead_bytes += queue[ahead].size
                     ahead += 1
                 task = queue.popleft()
                 if ahead:
                     ahead -= 1
                     ahead_bytes -= task.size
-                running.append((task, pool.submit(_run, task)))
+                running.append((task, pool.submit(run, task)))
             if not running:
                 finish_ready()
                 if not more and not queue:
@@ -257,11 +267,11 @@ def select_versions(arch: Archive, sample: int | None) -> tuple[list[str], list[
             "SELECT v.path, (SELECT MAX(checked_at) FROM fixity f WHERE f.version_path = v.path) AS last "
             "FROM versions v ORDER BY last NULLS FIRST, v.path LIMIT ?", (sample,)).fetchall()
         return [r[0] for r in rows], []
-    on_disk = [arch.paths.rel(p) for p in L.iter_version_dirs(arch.paths)]
+    stored = arch.bags.all_versions()
     known = cat.version_paths()
     extra = [Problem("not catalogued", p, "a bag the catalogue does not know: sohoa archive reindex")
-             for p in on_disk if p not in known]
-    return sorted(set(on_disk) | known), extra
+             for p in stored if p not in known]
+    return sorted(set(stored) | known), extra
 
 
 def check(arch: Archive, *, sample: int | None = None, algorithms: tuple[str, ...] = ("sha256",),
@@ -270,7 +280,7 @@ def check(arch: Archive, *, sample: int | None = None, algorithms: tuple[str, ..
     paths, problems = select_versions(arch, sample)
     if on_start:
         on_start(len(paths))
-    results = check_paths(arch.paths.root, paths, algorithms, jobs, on_bag)
+    results = check_paths(arch.bags, paths, algorithms, jobs, on_bag)
     for r in results:
         problems += r.problems
     return report_of(results, problems, time.perf_counter() - started, sample, algorithms), results

@@ -20,7 +20,8 @@ Masters are checked against `sha256_sources`: a mismatch refuses that dossier.
 Steps of one dossier, and the fault-injection names of the crash tests
 (`SOHOA_FAULT=<step>` makes the process exit hard right after it): `copy` (first payload
 file copied into staging), `payload` (all copied), `bag` (bag complete and fsync'ed in
-staging), `intent` (its final path recorded), `rename` (renamed into fonds/), `commit`
+staging), `intent` (its final path recorded), `upload` (on S3: every file but the tag
+manifests stored), `rename` (renamed into fonds/; on S3: tag manifests stored), `commit`
 (catalogue rows and audit event written, not committed), `cleanup` (committed, staging
 not yet removed).
 """
@@ -40,9 +41,11 @@ from sohoa.cli.fsio import fsync_dir
 
 from . import audit
 from . import layout as L
-from .bag import BagWriter, read_bag_info
+from .bag import BagWriter, parse_bag_info
+from .bags import version_parts
 from .catalogue import DocumentRecord, VersionRecord
-from .store import Archive, deferred_interrupt, fault, mkdirs_durable, remove_tree
+from .s3 import StoreError
+from .store import Archive, deferred_interrupt, fault, remove_tree
 
 RECORD_FORMAT = "sohoa-archive-record/1"
 NOT_SIGNED = ("NO_SIGNATURE", "ERROR")
@@ -251,40 +254,39 @@ def ingest_dossier(arch: Archive, folder: Path, options: AddOptions) -> DossierO
     name = str(dossier.get("dossier") or folder.name)
     agency = resolve_agency(dossier, options.agency_code, folder)
     dossier_folder = L.dossier_folder(dossier)
+    bags = arch.bags
     with arch.dossier_lock(f"{agency}/{dossier_folder}"):
-        existing = L.find_dossier_dir(arch.paths, agency, dossier_folder)
-        if existing is None:
+        dossier_rel = bags.find_dossier(agency, dossier_folder)
+        if dossier_rel is None:
             when = L.dossier_date(dossier) or dt.datetime.now(audit.VN_TZ).date()
-            dossier_dir = arch.paths.fonds / agency / str(when.year) / dossier_folder
-        else:
-            dossier_dir = existing
-        _reconcile(arch, dossier_dir)
-        numbers = L.existing_versions(dossier_dir)
+            dossier_rel = f"fonds/{agency}/{when.year}/{dossier_folder}"
+        _reconcile(arch, dossier_rel)
+        numbers = bags.versions(dossier_rel)
         latest = numbers[-1] if numbers else None
         number = (latest or 0) + 1
-        target = dossier_dir / L.version_name(number)
+        target = f"{dossier_rel}/{L.version_name(number)}"
         with arch.staging_area() as area:
-            staged = _stage(arch, area.bag, folder, dossier, raw, options, agency, dossier_dir, number)
+            staged = _stage(arch, area.bag, folder, dossier, raw, options, agency, dossier_rel, number)
             if latest is not None:
-                previous = read_bag_info(dossier_dir / L.version_name(latest) / "bag-info.txt")
+                previous_rel = f"{dossier_rel}/{L.version_name(latest)}"
+                previous = parse_bag_info(bags.read(previous_rel, "bag-info.txt").decode("utf-8"))
                 if previous.get("Sohoa-Fingerprint") == staged.fingerprint:
-                    return DossierOutcome(str(folder), name, "unchanged",
-                                          arch.paths.rel(dossier_dir / L.version_name(latest)),
+                    return DossierOutcome(str(folder), name, "unchanged", previous_rel,
                                           "same content as the stored version: nothing to do",
                                           documents=len(dossier["documents"]))
-            rel_target = arch.paths.rel(target)
-            record = read_version(arch, area.bag, rel_target)
+            record = read_version(lambda n: (area.bag / n).read_bytes(), target)
             fault("bag")
-            area.write_intent(rel_target)
+            area.write_intent(target)
             fault("intent")
-            mkdirs_durable(target.parent)
+            bags.discard_unpublished(target)
+            bags.upload(area.bag, target)
+            fault("upload")
             with deferred_interrupt():
-                os.rename(area.bag, target)
-                fsync_dir(target.parent)
+                bags.publish(area.bag, target)
                 fsync_dir(area.folder)
                 fault("rename")
                 outcome = DossierOutcome(
-                    str(folder), name, "added", rel_target,
+                    str(folder), name, "added", target,
                     f"stored as {L.version_name(number)}" + (f" (supersedes {L.version_name(latest)})" if latest else ""),
                     files=len(staged.files), bytes=sum(f["size"] for f in staged.files),
                     documents=len(record.documents),
@@ -294,7 +296,7 @@ def ingest_dossier(arch: Archive, folder: Path, options: AddOptions) -> DossierO
                 with cat.write() as con:
                     cat.index_version(record)
                     audit.append(con, audit.MODIFICATION if latest else audit.INGESTION, options.agent,
-                                 "success", rel_target, _event_detail(staged, outcome, latest))
+                                 "success", target, _event_detail(staged, outcome, latest))
                     fault("commit")
                 fault("cleanup")
             return outcome
@@ -312,7 +314,7 @@ def _event_detail(staged: _Staged, outcome: DossierOutcome, latest: int | None) 
 
 
 def _stage(arch: Archive, bag_dir: Path, folder: Path, dossier: dict, raw: bytes,
-           options: AddOptions, agency: str, dossier_dir: Path, number: int) -> _Staged:
+           options: AddOptions, agency: str, dossier_rel: str, number: int) -> _Staged:
     writer = BagWriter(bag_dir)
     files: list[dict] = []
     warnings: list[str] = []
@@ -429,6 +431,7 @@ def _stage(arch: Archive, bag_dir: Path, folder: Path, dossier: dict, raw: bytes
     for v in validation:
         summary[v["indication"]] = summary.get(v["indication"], 0) + 1
 
+    dossier_dir = PurePosixPath(dossier_rel)
     year = int(dossier_dir.parent.name) if dossier_dir.parent.name.isdigit() else dt.date.today().year
     ingested_at = audit.now()
     record = {
@@ -480,12 +483,11 @@ def _stage(arch: Archive, bag_dir: Path, folder: Path, dossier: dict, raw: bytes
 # ------------------------------------------------------------------ bag → catalogue
 
 
-def read_version(arch: Archive, version_dir: Path, rel: str | None = None) -> VersionRecord:
-    """What the catalogue knows of a stored version, read from the bag alone (`rel`: its
-    path in the archive, when the bag is still in staging)."""
-    meta = version_dir / "data" / "metadata"
-    record = json.loads((meta / "archive.json").read_text(encoding="utf-8"))
-    dossier = json.loads((meta / "dossier.json").read_text(encoding="utf-8"))
+def read_version(read: Callable[[str], bytes], path: str) -> VersionRecord:
+    """What the catalogue knows of a stored version, read from the bag alone: `read(name)`
+    gives a file of the bag, `path` is the version's path in the archive."""
+    record = json.loads(read("data/metadata/archive.json").decode("utf-8"))
+    dossier = json.loads(read("data/metadata/dossier.json").decode("utf-8"))
     indications: dict[str, str] = {}
     for f in record.get("files", []):
         if f.get("signature"):
@@ -496,9 +498,7 @@ def read_version(arch: Archive, version_dir: Path, rel: str | None = None) -> Ve
                   [o["path"] for o in entry.get("originals", []) if o.get("path")]
         found = [indications[p] for p in dict.fromkeys(related) if p in indications
                  and indications[p] not in NOT_SIGNED]
-        text = ""
-        if entry.get("text"):
-            text = (version_dir / entry["text"]).read_text(encoding="utf-8", errors="replace")
+        text = read(entry["text"]).decode("utf-8", errors="replace") if entry.get("text") else ""
         dropped = len(doc.get("dropped_pages") or [])
         pages = int(doc.get("pages") or 0)
         docs.append(DocumentRecord(
@@ -512,10 +512,14 @@ def read_version(arch: Archive, version_dir: Path, rel: str | None = None) -> Ve
         agency_code=record["agency_code"], agency_name=record.get("agency_name"),
         folder=record["folder"], dossier_code=record.get("dossier_code"), name=record["dossier"],
         year=int(record["year"]), dossier_date=record.get("dossier_date"),
-        path=rel or arch.paths.rel(version_dir), version=int(record["version"]),
+        path=path, version=int(record["version"]),
         ingested_at=record["ingested_at"], agent=record.get("agent") or "",
         fingerprint=record["fingerprint"], payload_bytes=sum(int(f["size"]) for f in payload),
         payload_files=len(payload), documents=docs)
+
+
+def read_stored(arch: Archive, version: str) -> VersionRecord:
+    return read_version(lambda name: arch.bags.read(version, name), version)
 
 
 _ORDER = ["TOTAL_PASSED", "INDETERMINATE", "TOTAL_FAILED"]
@@ -534,18 +538,18 @@ def _worst(indications: list[str]) -> str:
     return max(indications, key=lambda i: _ORDER.index(i) if i in _ORDER else len(_ORDER))
 
 
-def _reconcile(arch: Archive, dossier_dir: Path) -> None:
-    """Catalogue the versions of this dossier that are on disk but not in the catalogue
-    (a crash between the rename and the commit)."""
+def _reconcile(arch: Archive, dossier_rel: str) -> None:
+    """Catalogue the stored versions of this dossier that the catalogue does not know (a
+    crash between the rename, or the upload, and the commit)."""
     cat = arch.catalogue
-    for number in L.existing_versions(dossier_dir):
-        version_dir = dossier_dir / L.version_name(number)
-        if not cat.has_version(arch.paths.rel(version_dir)):
-            _catalogue_recovered(arch, version_dir)
+    for number in arch.bags.versions(dossier_rel):
+        version = f"{dossier_rel}/{L.version_name(number)}"
+        if not cat.has_version(version):
+            _catalogue_recovered(arch, version)
 
 
-def _catalogue_recovered(arch: Archive, version_dir: Path) -> None:
-    record = read_version(arch, version_dir)
+def _catalogue_recovered(arch: Archive, version: str) -> None:
+    record = read_stored(arch, version)
     cat = arch.catalogue
     with cat.write() as con:
         if cat.index_version(record) is not None:
@@ -561,17 +565,20 @@ def recover(arch: Archive) -> list[str]:
     done = []
     for area in arch.dead_areas():
         target = None
-        if area.intent.is_file() and not area.bag.exists():
+        if area.intent.is_file():
             try:
                 target = json.loads(area.intent.read_text(encoding="utf-8"))["target"]
             except (ValueError, KeyError):
                 target = None
-        if target and (arch.paths.root / target).is_dir():
-            version_dir = arch.paths.root / target
+        if target and arch.bags.published(target):
             if not arch.catalogue.has_version(target):
-                _catalogue_recovered(arch, version_dir)
+                _catalogue_recovered(arch, target)
                 done.append(f"catalogued {target} (its ingest was interrupted after the bag was in place)")
         else:
+            if target:
+                agency, _, folder, _ = version_parts(target)
+                with arch.dossier_lock(f"{agency}/{folder}"):
+                    arch.bags.discard_unpublished(target)
             done.append(f"removed an unfinished bag from an interrupted ingest ({area.folder.name})")
         remove_tree(area.folder)
         area.lock_path.unlink(missing_ok=True)
@@ -590,8 +597,8 @@ def add(arch: Archive, inputs: list[Path], options: AddOptions,
         for folder in folders:
             try:
                 outcome = ingest_dossier(arch, folder, options)
-            except (BadInput, OSError, ValueError, KeyError) as exc:
-                message = str(exc) if isinstance(exc, BadInput) else f"{folder}: {exc.__class__.__name__}: {exc}"
+            except (BadInput, StoreError, OSError, ValueError, KeyError) as exc:
+                message = str(exc) if isinstance(exc, (BadInput, StoreError)) else f"{folder}: {exc.__class__.__name__}: {exc}"
                 outcome = DossierOutcome(str(folder), folder.name, "error", message=message)
             if outcome.status != "added":
                 with arch.catalogue.write() as con:
@@ -609,7 +616,7 @@ def add(arch: Archive, inputs: list[Path], options: AddOptions,
 def reindex(arch: Archive, agent: str, on_start=None, on_version=None) -> dict:
     """Rebuild the catalogue (dossiers, versions, documents, search) from the bags alone.
     The audit log and the fixity history are kept."""
-    versions = list(L.iter_version_dirs(arch.paths))
+    versions = arch.bags.all_versions()
     if on_start:
         on_start(len(versions))
     cat = arch.catalogue
@@ -617,17 +624,17 @@ def reindex(arch: Archive, agent: str, on_start=None, on_version=None) -> dict:
     count = documents = 0
     with arch.archive_lock(exclusive=True):
         recover(arch)
-        versions = list(L.iter_version_dirs(arch.paths))
+        versions = arch.bags.all_versions()
         with cat.write() as con:
             cat.clear_index()
-            for version_dir in versions:
+            for version in versions:
                 try:
-                    record = read_version(arch, version_dir)
+                    record = read_stored(arch, version)
                     cat.index_version(record)
                     count += 1
                     documents += len(record.documents)
                 except (OSError, ValueError, KeyError) as exc:
-                    problems.append(f"{arch.paths.rel(version_dir)}: cannot be read ({exc.__class__.__name__}: {exc})")
+                    problems.append(f"{version}: cannot be read ({exc.__class__.__name__}: {exc})")
                 if on_version:
                     on_version()
             detail = {"versions": count, "documents": documents, "problems": problems}

@@ -3,7 +3,8 @@
 ```
 ARCH/catalogue.sqlite3                             the catalogue (SQLite), or
 ARCH/catalogue.url                                 where it is (PostgreSQL; no password)
-ARCH/fonds/<agency-code>/<year>/<dossier>/v0001/   one BagIt bag per dossier version
+ARCH/fonds/<agency-code>/<year>/<dossier>/v0001/   one BagIt bag per dossier version, or
+ARCH/store.url                                     where they are (s3://bucket/prefix/fonds/…)
 ARCH/.staging/                                     bags being built (renamed into fonds/)
 ARCH/.locks/                                       advisory locks (flock)
 ```
@@ -44,6 +45,10 @@ class ArchivePaths:
     @property
     def catalogue_url(self) -> Path:
         return self.root / "catalogue.url"
+
+    @property
+    def store_url(self) -> Path:
+        return self.root / "store.url"
 
     @property
     def fonds(self) -> Path:

@@ -14,7 +14,9 @@ numbers never race.
 """
 from __future__ import annotations
 
+import hashlib
 import re
+from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
 from sohoa.cli.errors import SohoaError, UsageError
@@ -89,6 +91,20 @@ class Connection:
     def lock_writers(self) -> None:
         """Held until the transaction ends (re-taking it in the same session is free)."""
         self.raw.execute("SELECT pg_advisory_xact_lock(%s)", (WRITER_LOCK,))
+
+    @contextmanager
+    def session_lock(self, name: str):
+        """An advisory lock named `name`, held across transactions until the block ends:
+        the dossier lock of writers on several machines."""
+        key = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+        self.raw.execute("SELECT pg_advisory_lock(%s)", (key,))
+        try:
+            yield
+        finally:
+            try:
+                self.raw.execute("SELECT pg_advisory_unlock(%s)", (key,))
+            except Exception:  # the connection is gone, and the lock with it
+                pass
 
     def commit(self) -> None:
         self.raw.commit()

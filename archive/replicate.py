@@ -21,11 +21,11 @@ from sohoa.cli.errors import UsageError
 from sohoa.cli.fsio import fsync_dir
 
 from . import layout as L
-from .bag import ALGORITHMS, READ_ONLY
+from .bag import ALGORITHMS
+from .bags import DiskBags
+from .s3 import StoreError
 from .fixity import Problem, check_paths
 from .store import Archive, mkdirs_durable, remove_tree
-
-CHUNK = 4 << 20
 
 
 @dataclass
@@ -48,43 +48,29 @@ class ReplicaReport:
                 "same_device": self.same_device, "problems": [p.to_json() for p in self.problems]}
 
 
-def _copy_durable(src: Path, dst: Path) -> int:
-    size = 0
-    with open(src, "rb", buffering=0) as fin, open(dst, "xb", buffering=0) as fout:
-        while block := fin.read(CHUNK):
-            view = memoryview(block)
-            while view:
-                view = view[fout.write(view):]
-            size += len(block)
-        os.fsync(fout.fileno())
-        try:
-            os.posix_fadvise(fout.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
-        except (AttributeError, OSError):
-            pass
-    os.chmod(dst, READ_ONLY)
-    return size
-
-
-def _copy_bag(src: Path, dst: Path) -> int:
+def _copy_bag(bags, version: str, dst: Path) -> int:
+    stored = bags.files(version)
+    if stored is None:
+        raise FileNotFoundError(f"{version}: not in {bags}")
     dst.mkdir()
+    dirs = {dst}
     size = 0
-    dirs = [dst]
-    for dirpath, dirnames, filenames in os.walk(src):
-        rel = Path(dirpath).relative_to(src)
-        for d in sorted(dirnames):
-            (dst / rel / d).mkdir()
-            dirs.append(dst / rel / d)
-        for name in sorted(filenames):
-            size += _copy_durable(Path(dirpath, name), dst / rel / name)
+    for name in sorted(stored):
+        target = dst / name
+        for parent in reversed(target.relative_to(dst).parents[:-1]):
+            if dst / parent not in dirs:
+                (dst / parent).mkdir()
+                dirs.add(dst / parent)
+        size += bags.copy_to(version, name, target)
     for d in sorted(dirs, key=lambda p: -len(p.parts)):
         fsync_dir(d)
     return size
 
 
-def _same_tags(a: Path, b: Path) -> bool:
+def _same_tags(bags, version: str, copy: Path) -> bool:
     name = "tagmanifest-sha256.txt"
     try:
-        return (a / name).read_bytes() == (b / name).read_bytes()
+        return bags.read(version, name) == (copy / name).read_bytes()
     except OSError:
         return False
 
@@ -98,23 +84,23 @@ def replicate(arch: Archive, destination: Path, on_start=None, on_version=None) 
     dest_paths = L.ArchivePaths(dest)
     for d in (dest, dest_paths.fonds, dest_paths.staging):
         mkdirs_durable(d)
-    report = ReplicaReport(str(dest), same_device=os.stat(dest).st_dev == os.stat(src_root).st_dev)
-    versions = list(L.iter_version_dirs(arch.paths))
+    same_device = arch.bags.kind == "disk" and os.stat(dest).st_dev == os.stat(src_root).st_dev
+    report = ReplicaReport(str(dest), same_device=same_device)
+    versions = arch.bags.all_versions()
     if on_start:
         on_start(len(versions))
-    for version in versions:
-        rel = arch.paths.rel(version)
+    for rel in versions:
         target = dest / rel
         if target.exists():
-            if _same_tags(version, target):
+            if _same_tags(arch.bags, rel, target):
                 report.present += 1
             else:
                 report.problems.append(Problem("conflict", rel, "a different bag is already at this path in the replica"))
         else:
             staging = dest_paths.staging / f"{uuid.uuid4().hex}"
             try:
-                report.bytes += _copy_bag(version, staging)
-                [result] = check_paths(dest_paths.staging, [staging.name], ALGORITHMS)
+                report.bytes += _copy_bag(arch.bags, rel, staging)
+                [result] = check_paths(DiskBags(dest_paths.staging), [staging.name], ALGORITHMS)
                 if result.problems:
                     for p in result.problems:
                         report.problems.append(Problem(p.kind, rel + p.path[len(staging.name):], "in the copy: " + p.detail))
@@ -123,8 +109,8 @@ def replicate(arch: Archive, destination: Path, on_start=None, on_version=None) 
                     os.rename(staging, target)
                     fsync_dir(target.parent)
                     report.copied += 1
-            except OSError as exc:
-                report.problems.append(Problem("unreadable", rel, f"copy failed: {exc.strerror or exc}"))
+            except (OSError, StoreError) as exc:
+                report.problems.append(Problem("unreadable", rel, f"copy failed: {getattr(exc, 'strerror', None) or exc}"))
             finally:
                 remove_tree(staging)
         if on_version:

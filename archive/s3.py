@@ -59,9 +59,17 @@ class S3Store:
     def client(self):
         if self._client is None:
             import boto3
+            from botocore.config import Config
 
-            self._client = boto3.session.Session().client("s3")
+            self._client = boto3.session.Session().client("s3", config=Config(max_pool_connections=32))
         return self._client
+
+    def check(self) -> None:
+        """Reach the bucket now: a wrong address or key is said before any work starts."""
+        try:
+            self._call("reach", "", self.client.head_bucket, Bucket=self.location.bucket)
+        except FileNotFoundError:
+            raise StoreError(f"{self.location}: no such bucket — create the bucket first") from None
 
     def _key(self, name: str) -> str:
         return self.location.prefix + name
@@ -102,6 +110,32 @@ class S3Store:
         for chunk in self.chunks(name):
             digest.update(chunk)
         return digest.hexdigest()
+
+    def download(self, name: str, out) -> int:
+        """Write the object into the open binary file `out`; returns its size."""
+        size = 0
+        for chunk in self.chunks(name):
+            out.write(chunk)
+            size += len(chunk)
+        return size
+
+    def delete(self, names: list[str]) -> None:
+        for start in range(0, len(names), 1000):
+            batch = [{"Key": self._key(n)} for n in names[start:start + 1000]]
+            self._call("delete", names[start], self.client.delete_objects, Bucket=self.location.bucket,
+                       Delete={"Objects": batch, "Quiet": True})
+
+    def folders(self, prefix: str) -> list[str]:
+        """The names of the 'folders' just below `prefix` (which ends in '/')."""
+        found = []
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.location.bucket, Prefix=self._key(prefix), Delimiter="/")
+        try:
+            for page in pages:
+                found += [p["Prefix"][len(self._key(prefix)):].rstrip("/") for p in page.get("CommonPrefixes", [])]
+        except Exception as exc:  # noqa: BLE001 - botocore's errors, one line
+            raise self._error("list", prefix, exc) from None
+        return sorted(found)
 
     def exists(self, name: str) -> bool:
         try:

@@ -29,6 +29,8 @@ from sohoa.cli.errors import UsageError
 from sohoa.cli.fsio import fsync_dir
 
 from . import pg
+from .s3 import S3Location
+from .bags import open_bags
 from .catalogue import Catalogue
 from .layout import ArchivePaths
 
@@ -116,19 +118,44 @@ class StagingArea:
 class Archive:
     """`db`: a postgresql:// URL for the catalogue of a new archive (setting `db`); an
     archive keeps the catalogue it was made with (`catalogue.url` records it), and `db`
-    given with `db_given` (the --db flag) must then name that same catalogue."""
+    given with `db_given` (the --db flag) must then name that same catalogue. `store`
+    (setting `store`, flag `--store`): likewise, where a new archive keeps its bags, an
+    s3://bucket/prefix (`store.url` records it); else the archive folder's fonds/."""
 
-    def __init__(self, root: Path, *, create: bool = False, db: str | None = None, db_given: bool = False):
+    def __init__(self, root: Path, *, create: bool = False, db: str | None = None, db_given: bool = False,
+                 store: str | None = None, store_given: bool = False):
         self.paths = ArchivePaths(Path(root).absolute())
         root = self.paths.root
         self._create = create
         self._record_url = False
+        existed = self.paths.catalogue_url.is_file() or self.paths.catalogue.exists()
         self.catalogue_location = self._locate_catalogue(db, db_given)
+        self.store_location = self._locate_store(store, store_given, existed)
         if create:
             mkdirs_durable(root)
-            for d in (self.paths.fonds, self.paths.staging, self.paths.locks):
+            for d in (self.paths.staging, self.paths.locks):
                 mkdirs_durable(d)
+            if self.store_location is None:
+                mkdirs_durable(self.paths.fonds)
+        self._record_store = create and self.store_location is not None and not self.paths.store_url.is_file()
+        self.bags = open_bags(root, self.store_location)
         self._catalogue: Catalogue | None = None
+
+    def _locate_store(self, store: str | None, store_given: bool, existed: bool) -> str | None:
+        root, paths = self.paths.root, self.paths
+        if store:
+            store = str(S3Location.parse(store))
+        recorded = paths.store_url.read_text(encoding="utf-8").strip() if paths.store_url.is_file() else None
+        if recorded:
+            if store and store_given and store != recorded:
+                raise UsageError(f"{root}: its bags are in {recorded} (store.url), not {store} "
+                                 "— leave out --store or give that one")
+            return recorded
+        if existed:
+            if store and store_given:
+                raise UsageError(f"{root}: its bags are in its fonds/ folder — leave out --store for this archive")
+            return None
+        return store
 
     def _locate_catalogue(self, db: str | None, db_given: bool) -> Path | str:
         root, paths = self.paths.root, self.paths
@@ -157,10 +184,13 @@ class Archive:
         return paths.catalogue
 
     def connect(self) -> None:
-        """Open a PostgreSQL catalogue now: a server that cannot be reached is said before
-        any work starts (an SQLite one is opened when first used)."""
+        """Open a PostgreSQL catalogue and reach the object store now: a server that cannot
+        be reached is said before any work starts (an SQLite one is opened when first used)."""
         if self.postgres:
             self.catalogue
+        if self.bags.kind == "s3":
+            self.bags.store.check()
+        self._write_store_url()
 
     @property
     def postgres(self) -> bool:
@@ -172,19 +202,29 @@ class Archive:
             self._catalogue = Catalogue(self.catalogue_location, create=self._create or not self.postgres)
             if self._record_url:
                 self._write_catalogue_url()
+            self._write_store_url()  # before any bag is stored there
         return self._catalogue
+
+    def _write_store_url(self) -> None:
+        """Every machine that opens this archive then finds its bags."""
+        if self._record_store:
+            self._record(self.paths.store_url, self.store_location)
+            self._record_store = False
 
     def _write_catalogue_url(self) -> None:
         """Every machine that opens this archive then uses the same catalogue."""
-        target = self.paths.catalogue_url
+        self._record(self.paths.catalogue_url, pg.redact(str(self.catalogue_location)))
+        self._record_url = False
+
+    @staticmethod
+    def _record(target: Path, value: str) -> None:
         partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
         with open(partial, "w", encoding="utf-8") as f:
-            f.write(pg.redact(str(self.catalogue_location)) + "\n")
+            f.write(value + "\n")
             f.flush()
             os.fsync(f.fileno())
         os.replace(partial, target)
         fsync_dir(target.parent)
-        self._record_url = False
 
     def close(self) -> None:
         if self._catalogue is not None:
@@ -202,8 +242,15 @@ class Archive:
     def archive_lock(self, *, exclusive: bool = False):
         return flocked(self.paths.locks / "archive.lock", shared=not exclusive)
 
+    @contextmanager
     def dossier_lock(self, key: str):
-        return flocked(self.paths.lock_for(key))
+        """This machine's lock of the dossier, and on a PostgreSQL catalogue every machine's."""
+        with flocked(self.paths.lock_for(key)):
+            if not self.postgres:
+                yield
+                return
+            with self.catalogue.con.session_lock(f"sohoa dossier {key}"):
+                yield
 
     # ---------------------------------------------------------------- staging
 

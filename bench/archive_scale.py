@@ -28,6 +28,7 @@ from sohoa.archive import fold as F
 from sohoa.archive import search as S
 from sohoa.archive.bag import BagWriter
 from sohoa.archive.catalogue import Catalogue, DocumentRecord, VersionRecord
+from sohoa.archive.bags import DiskBags
 from sohoa.archive.fixity import check_paths, report_of
 from sohoa.archive.store import Archive
 from sohoa.samples.generate import _case, _docs
@@ -280,7 +281,7 @@ def main() -> int:
         def timed_check(algorithms):
             evict(files)
             t0, r0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF)
-            results = check_paths(bags_root, paths, algorithms)
+            results = check_paths(DiskBags(bags_root), paths, algorithms)
             r1 = resource.getrusage(resource.RUSAGE_SELF)
             problems = [p for r in results for p in r.problems]
             report = report_of(results, problems, time.perf_counter() - t0, None, algorithms)

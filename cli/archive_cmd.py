@@ -19,7 +19,7 @@ from rich.text import Text
 
 from .config import load_settings, user_config_dir
 from .console import err, print_json
-from .errors import BadInput, ExitCode, UsageError
+from .errors import BadInput, ExitCode, SohoaError, UsageError
 
 archive_app = typer.Typer(
     no_args_is_help=True, rich_markup_mode="rich",
@@ -31,6 +31,7 @@ archive_app = typer.Typer(
 P = typer.Option
 ArchiveOpt = Annotated[Optional[Path], P("--archive", "-a", help="Archive folder (default: setting `archive`).", show_default=False)]
 DbOpt = Annotated[Optional[str], P("--db", help="Catalogue on PostgreSQL, postgresql://USER@HOST/DATABASE (default: setting `db`; else SQLite in the archive). An archive keeps the catalogue it was made with.", show_default=False)]
+StoreOpt = Annotated[Optional[str], P("--store", help="Keep the bags on S3-compatible storage, s3://BUCKET/PREFIX (endpoint and keys from the AWS_* variables; default: setting `store`; else the archive's fonds/ folder). An archive keeps the store it was made with.", show_default=False)]
 JsonOpt = Annotated[bool, P("--json", help="Machine output on stdout.")]
 AgentOpt = Annotated[Optional[str], P("--agent", help="Who acts, for the audit log (default: the OS user).", show_default=False)]
 AgencyFilter = Annotated[Optional[str], P("--agency", help="Agency code, or part of the issuing agency's name.", show_default=False)]
@@ -56,7 +57,8 @@ def _open(archive: Optional[Path], db: Optional[str] = None, *, create: bool = F
     from sohoa.archive.store import Archive
 
     settings = load_settings({"archive": archive, "db": db})
-    return Archive(settings.archive, create=create, db=settings.db, db_given=db is not None), settings
+    return Archive(settings.archive, create=create, db=settings.db, db_given=db is not None,
+                   store=settings.store), settings
 
 
 def _agent(agent: Optional[str]) -> str:
@@ -93,6 +95,7 @@ def add(
     outs: Annotated[list[Path], typer.Argument(help="Output folders of sohoa ocr (a dossier folder, or a folder of them).", show_default=False)],
     archive: ArchiveOpt = None,
     db: DbOpt = None,
+    store: StoreOpt = None,
     signed: Annotated[Optional[Path], P("--signed", help="Folder of signed PDFs from sohoa sign, SIGNED/<dossier>/<document>.pdf.", show_default=False)] = None,
     agency_code: Annotated[Optional[str], P("--agency-code", help="Agency code of the fonds (default: setting agency_code, else the dossier code's agency part).", show_default=False)] = None,
     agency_name: Annotated[Optional[str], P("--agency-name", help="Agency name for bag-info (default: setting agency_name).", show_default=False)] = None,
@@ -115,7 +118,7 @@ def add(
     if missing:
         raise UsageError(f"not found: {', '.join(missing)}")
     settings = load_settings({"archive": archive, "agency_code": agency_code, "agency_name": agency_name,
-                              "db": db})
+                              "db": db, "store": store})
     try:
         anchors = trust_lib.load_anchors(list(trust or []), settings.trust_dir or user_config_dir() / "trust")
     except BadInput as exc:
@@ -123,7 +126,8 @@ def add(
     from sohoa.archive.store import Archive
 
     outs = ingest.find_dossiers(outs)  # usage errors before anything is created
-    arch = Archive(settings.archive, create=True, db=settings.db, db_given=db is not None)
+    arch = Archive(settings.archive, create=True, db=settings.db, db_given=db is not None,
+                   store=settings.store, store_given=store is not None)
     arch.connect()
     options = ingest.AddOptions(settings.agency_code, settings.agency_name, signed.absolute() if signed else None,
                                 _agent(agent), tuple(c.dump() for c in anchors))
@@ -242,10 +246,9 @@ def show(
         if not pick:
             raise UsageError(f"{code}: no version {version} (versions: {', '.join(str(v[1]) for v in versions)})")
         chosen = pick[-1]
-        bag = arch.paths.root / chosen[2]
         try:
-            record = jsonlib.loads((bag / "data/metadata/archive.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+            record = jsonlib.loads(arch.bags.read(chosen[2], "data/metadata/archive.json").decode("utf-8"))
+        except (OSError, ValueError, SohoaError) as exc:
             record = {"files": [], "documents": [], "error": f"cannot read the bag: {exc}"}
         docs = con.execute("SELECT seq, file, doc_type, number, symbol, issued_date, subject, pages, pages_kept, "
                            "signed, signature FROM documents WHERE version_id = ? ORDER BY seq", (chosen[0],)).fetchall()
@@ -544,8 +547,8 @@ def reindex(
 
     settings = load_settings({"archive": archive, "db": db})
     root = settings.archive
-    if not (root / "fonds").is_dir():
-        raise UsageError(f"{root}: not an archive (no fonds folder)")
+    if not (root / "fonds").is_dir() and not (root / "store.url").is_file():
+        raise UsageError(f"{root}: not an archive (no fonds folder, no store.url)")
     arch = Archive(root, create=True, db=settings.db, db_given=db is not None)
     note = None
     try:

@@ -28,6 +28,7 @@ class Settings:
     tsa: str | None = None
     db: str | None = None  # the archive catalogue on PostgreSQL: postgresql://USER@HOST/DATABASE
     cluster: str | None = None  # a Dask scheduler's address for `sohoa ocr`
+    store: str | None = None  # the archive's bags on S3-compatible storage: s3://BUCKET/PREFIX
 
 
 def user_config_dir() -> Path:

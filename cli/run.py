@@ -116,6 +116,8 @@ class RunPlan:
     jobs: int = 0
     db: str | None = None  # the catalogue on PostgreSQL (setting db), for a new archive
     db_given: bool = False  # given as --db: must be the archive's own catalogue
+    store: str | None = None  # the bags on S3 (setting store), for a new archive
+    store_given: bool = False
 
     @property
     def ocr_dir(self) -> Path:
@@ -315,5 +317,6 @@ def archive_stage(plan: RunPlan, result: RunResult, reporter: Reporter) -> None:
         reporter.item("archive", dossier, dossier.ok, dossier.message or f"{dossier.status} → {outcome.version}")
         reporter.advance()
 
-    with Archive(plan.archive, create=True, db=plan.db, db_given=plan.db_given) as arch:
+    with Archive(plan.archive, create=True, db=plan.db, db_given=plan.db_given,
+                 store=plan.store, store_given=plan.store_given) as arch:
         ingest.add(arch, list(todo), options, on_dossier=done)

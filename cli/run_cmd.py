@@ -12,7 +12,7 @@ from .config import load_settings, user_config_dir
 from .console import err, print_json
 from .errors import BadInput, ExitCode, UsageError
 from .ocr_cmd import Split
-from .archive_cmd import DbOpt
+from .archive_cmd import DbOpt, StoreOpt
 from .sign_cmd import LevelOpt, flagged_key_wins, key_source
 
 EPILOG = ("Example: sohoa run ./scans --archive /srv/sohoa-archive --p12 co-quan.p12  ·  "
@@ -29,6 +29,7 @@ def run(
     scans: Annotated[list[Path], typer.Argument(help="Scan files or folders (a folder = a dossier; a folder of folders = one dossier each).", exists=True, metavar="SCANS", show_default=False)],
     archive: Annotated[Optional[Path], P("--archive", "-a", help="Archive folder (default: setting archive, else ./sohoa-archive).", show_default=False)] = None,
     db: DbOpt = None,
+    store: StoreOpt = None,
     work: Annotated[Path, P("--work", "-w", help="Work folder: WORK/ocr (searchable PDFs) and WORK/signed (signed copies); a re-run reuses it.")] = Path("sohoa-work"),
     split: Annotated[Split, P(help="qr: cut stacked batches at QR separator sheets.")] = Split.none,
     lang: Annotated[Optional[str], P(help="Tesseract language(s) (default: vie).", show_default=False)] = None,
@@ -69,7 +70,7 @@ def run(
 
     from . import run as lib
 
-    settings = load_settings({"archive": archive, "db": db, "lang": lang, "jobs": jobs, "cluster": cluster, "p12": p12,
+    settings = load_settings({"archive": archive, "db": db, "store": store, "lang": lang, "jobs": jobs, "cluster": cluster, "p12": p12,
                               "pkcs11_lib": pkcs11_lib, "token_label": token_label, "tsa": tsa,
                               "agency_name": agency_name, "agency_code": agency_code})
     settings = flagged_key_wins(settings, p12, pkcs11_lib)
@@ -91,8 +92,9 @@ def run(
     from sohoa.archive.store import Archive
     from sohoa.signing.results import Policy
 
-    if settings.db:
-        with Archive(settings.archive, create=True, db=settings.db, db_given=db is not None) as arch:
+    if settings.db or settings.store:
+        with Archive(settings.archive, create=True, db=settings.db, db_given=db is not None,
+                     store=settings.store, store_given=store is not None) as arch:
             arch.connect()  # before any OCR
     plan = lib.RunPlan(
         scans=scans, work=work, archive=settings.archive,
@@ -101,7 +103,8 @@ def run(
         add=AddOptions(settings.agency_code, settings.agency_name, None, agent_name(agent),
                        tuple(c.dump() for c in anchors)),
         policy=Policy(tuple(c.dump() for c in anchors), None, offline),
-        signing=signing, jobs=settings.jobs, db=settings.db, db_given=db is not None)
+        signing=signing, jobs=settings.jobs, db=settings.db, db_given=db is not None,
+        store=settings.store, store_given=store is not None)
     started = time.perf_counter()
     try:
         result = _run(lib, plan)

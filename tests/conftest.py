@@ -5,6 +5,8 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import tempfile
+import uuid
 from pathlib import Path
 
 import pytest
@@ -37,6 +39,35 @@ def pytest_addoption(parser):
                      default=os.environ.get("SOHOA_TEST_CATALOGUE", "sqlite"),
                      help="Back end of the archive catalogues the tests make: sqlite (in the archive) "
                           "or postgresql (a throwaway server, a database per test, in SOHOA_DB).")
+    parser.addoption("--store", choices=("disk", "s3"), default=os.environ.get("SOHOA_TEST_STORE", "disk"),
+                     help="Where the archives the tests make keep their bags: disk (fonds/ in the archive) "
+                          "or s3 (a throwaway S3-compatible server, a bucket per test, in SOHOA_STORE).")
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    from s3_server import S3Server
+
+    server = S3Server().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def bag_store(request, monkeypatch):
+    """Where this test's archives keep their bags (SOHOA_STORE): an s3:// URL on a
+    throwaway S3-compatible server (a bucket per test), or None for the archive folder."""
+    monkeypatch.delenv("SOHOA_STORE", raising=False)
+    if request.config.getoption("--store") != "s3":
+        yield None
+        return
+    server = request.getfixturevalue("s3_server")
+    bucket = f"t-{uuid.uuid4().hex[:20]}"
+    server.create_bucket(bucket)
+    for key, value in server.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("SOHOA_STORE", f"s3://{bucket}/sohoa")
+    yield f"s3://{bucket}/sohoa"
 
 
 @pytest.fixture(scope="session")
@@ -98,12 +129,82 @@ def lose_catalogue(arch: Path) -> None:
         Path(str(arch / "catalogue.sqlite3") + suffix).unlink(missing_ok=True)
 
 
+# ----------------------------------------------------------------- bag store
+
+def _s3_bags(arch: Path):
+    """sohoa's own reader of the archive's store, or None for bags on disk."""
+    if not (arch / "store.url").exists():
+        return None
+    from sohoa.archive.bags import S3Bags
+
+    return S3Bags((arch / "store.url").read_text(encoding="utf-8").strip())
+
+
+def stored_versions(arch: Path) -> list[str]:
+    """The version paths (fonds/…/vNNNN) stored in the archive: folders on disk, published
+    bags (their tag manifest written) on S3."""
+    bags = _s3_bags(arch)
+    if bags is None:
+        return sorted(p.relative_to(arch).as_posix() for p in (arch / "fonds").glob("*/*/*/*") if p.is_dir())
+    return bags.all_versions()
+
+
+def stored_files(arch: Path) -> list[str]:
+    """Every file (object) under fonds/, published or not."""
+    bags = _s3_bags(arch)
+    if bags is None:
+        return sorted(p.relative_to(arch).as_posix() for p in (arch / "fonds").rglob("*") if p.is_file())
+    return sorted(bags.store.list("fonds/"))
+
+
+def unpublished(arch: Path) -> list[str]:
+    """Objects on S3 under no published version (what an interrupted upload left)."""
+    published = set(stored_versions(arch))
+    return [f for f in stored_files(arch) if "/".join(f.split("/")[:5]) not in published]
+
+
+def bag_dir(arch: Path, version: str) -> Path:
+    """A folder holding the stored bag: itself on disk, a fresh download of it from S3."""
+    bags = _s3_bags(arch)
+    if bags is None:
+        return arch / version
+    local = Path(tempfile.mkdtemp(prefix="bag-", dir=arch.parent)) / version.split("/")[-1]
+    local.mkdir()
+    store = bags.store
+    for name in store.list(version + "/"):
+        target = local / name[len(version) + 1:]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(store.read_bytes(name))
+    return local
+
+
+def damage(arch: Path, name: str, data: bytes | None) -> None:
+    """What bit rot or a careless hand does to a stored file (fonds/…): new bytes, or gone
+    (data None). On S3 the object is replaced behind sohoa's back."""
+    bags = _s3_bags(arch)
+    if bags is None:
+        path = arch / name
+        if data is None:
+            path.unlink()
+            return
+        if path.exists():
+            os.chmod(path, 0o644)
+        path.write_bytes(data)
+        return
+    store = bags.store
+    key = store.location.prefix + name
+    if data is None:
+        store.client.delete_object(Bucket=store.location.bucket, Key=key)
+    else:
+        store.client.put_object(Bucket=store.location.bucket, Key=key, Body=data)
+
+
 # ----------------------------------------------------------------- configuration
 
 @pytest.fixture
-def isolated_config(tmp_path, monkeypatch, catalogue_db):
-    """A working folder and user config folder of the test's own (the catalogue back end
-    of the run stays: SOHOA_DB under --catalogue postgresql)."""
+def isolated_config(tmp_path, monkeypatch, catalogue_db, bag_store):
+    """A working folder and user config folder of the test's own (the back ends of the run
+    stay: SOHOA_DB under --catalogue postgresql, SOHOA_STORE under --store s3)."""
     home = tmp_path / "home"
     home.mkdir()
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
@@ -112,6 +213,8 @@ def isolated_config(tmp_path, monkeypatch, catalogue_db):
             monkeypatch.delenv(key)
     if catalogue_db:
         monkeypatch.setenv("SOHOA_DB", catalogue_db)
+    if bag_store:
+        monkeypatch.setenv("SOHOA_STORE", bag_store)
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)

@@ -20,7 +20,8 @@ import pikepdf
 import pytest
 from PIL import Image, ImageChops
 
-from conftest import integrity, lose_catalogue, open_catalogue
+from conftest import (bag_dir, damage, integrity, lose_catalogue, open_catalogue, stored_files,
+                      stored_versions)
 
 REPO = Path(__file__).resolve().parent.parent
 PKI = REPO / "samples" / "pki" / "certs"
@@ -201,17 +202,23 @@ def add(sohoa, arch: Path, *paths, extra=()):
     return sohoa("archive", "add", *paths, "--archive", arch, "--json", *extra)
 
 
-def validate_all_bags(arch: Path) -> list[Path]:
-    bags = sorted(p for p in (arch / "fonds").glob("*/*/*/v*") if p.is_dir())
-    for bag_dir in bags:
-        bag = bagit.Bag(str(bag_dir))
+def validate_all_bags(arch: Path) -> list[str]:
+    """Every stored version, validated by bagit-python; their paths in the archive."""
+    versions = stored_versions(arch)
+    for version in versions:
+        folder = bag_dir(arch, version)
+        bag = bagit.Bag(str(folder))
         bag.validate()  # raises BagValidationError with the details
         assert bag.version_info == (1, 0)
         assert set(bag.algorithms) == {"sha256", "sha512"}
-        assert (bag_dir / "tagmanifest-sha256.txt").is_file() and (bag_dir / "tagmanifest-sha512.txt").is_file()
+        assert (folder / "tagmanifest-sha256.txt").is_file() and (folder / "tagmanifest-sha512.txt").is_file()
         for f in bag.payload_files():
             assert f.isascii(), f"payload names are ASCII-safe: {f}"
-    return bags
+    return versions
+
+
+def tree_bytes(folder: Path) -> dict:
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
 def catalogue(arch: Path):
@@ -232,14 +239,13 @@ def test_add_files_each_dossier_as_a_valid_bag(sohoa, isolated_config, outputs, 
     assert result.returncode == 0, result.stderr
     report = run_json(result)
     assert report["added"] == 3 and report["failed"] == 0
-    bags = validate_all_bags(arch)
-    assert len(bags) == 3
-    paths = {b.relative_to(arch).as_posix() for b in bags}
+    paths = set(validate_all_bags(arch))
+    assert len(paths) == 3
     # fonds/<agency>/<year>/<dossier>/v0001: year from the code's YYMMDD, else the earliest issued date
     assert f"fonds/{AGENCY}/2023/000.00.12.H27-230614-0001/v0001" in paths
     assert f"fonds/{AGENCY}/2020/000.09.11.H49-200706-0003/v0001" in paths
     assert f"fonds/{AGENCY}/2024/ho-so-Dien-Thang/v0001" in paths
-    bag = arch / f"fonds/{AGENCY}/2023/000.00.12.H27-230614-0001/v0001"
+    bag = bag_dir(arch, f"fonds/{AGENCY}/2023/000.00.12.H27-230614-0001/v0001")
     info = bagit.Bag(str(bag)).info
     assert info["Source-Organization"] == "ỦY BAN NHÂN DÂN XÃ DIÊN LẠC"
     assert info["External-Identifier"] == "000.00.12.H27-230614-0001"
@@ -262,8 +268,8 @@ def test_add_files_each_dossier_as_a_valid_bag(sohoa, isolated_config, outputs, 
     validation = json.loads((bag / "data/metadata/validation.json").read_text(encoding="utf-8"))
     assert {v["file"] for v in validation} == {p for p in names if p.endswith(".pdf")}
     assert all(v["indication"] == "NO_SIGNATURE" for v in validation)
-    # stored versions are read-only
-    assert not os.stat(bag / "data/ocr/quyet_dinh.pdf").st_mode & 0o222
+    if not (arch / "store.url").exists():  # stored versions are read-only (on S3: write-once)
+        assert not os.stat(bag / "data/ocr/quyet_dinh.pdf").st_mode & 0o222
     assert not list((arch / ".staging").iterdir()), "staging is empty after a clean run"
     con = catalogue(arch)
     if isinstance(con, sqlite3.Connection):
@@ -275,11 +281,11 @@ def test_add_files_each_dossier_as_a_valid_bag(sohoa, isolated_config, outputs, 
 def test_same_content_again_is_a_no_op_and_a_change_is_the_next_version(sohoa, isolated_config, outputs, tmp_path):
     arch = tmp_path / "arch"
     assert add(sohoa, arch, outputs, extra=["--agency-code", AGENCY]).returncode == 0
-    v1 = arch / f"fonds/{AGENCY}/2023/000.00.12.H27-230614-0001/v0001"
-    before = {p: p.read_bytes() for p in v1.rglob("*") if p.is_file()}
+    v1 = f"fonds/{AGENCY}/2023/000.00.12.H27-230614-0001/v0001"
+    before = tree_bytes(bag_dir(arch, v1))
     again = run_json(add(sohoa, arch, outputs, extra=["--agency-code", AGENCY]))
     assert again["added"] == 0 and again["unchanged"] == 3
-    assert len(list((arch / "fonds").glob("*/*/*/v*"))) == 3
+    assert len(stored_versions(arch)) == 3
     # a correction of the metadata makes v0002; v0001 stays as it was
     folder = outputs / "000.00.12.H27-230614-0001"
     dossier = json.loads((folder / "dossier.json").read_text(encoding="utf-8"))
@@ -288,16 +294,16 @@ def test_same_content_again_is_a_no_op_and_a_change_is_the_next_version(sohoa, i
     third = run_json(add(sohoa, arch, folder, extra=["--agency-code", AGENCY]))
     assert third["added"] == 1
     assert third["dossiers"][0]["version"].endswith("/v0002")
-    assert {p: p.read_bytes() for p in v1.rglob("*") if p.is_file()} == before, "a stored version is never modified"
-    v2 = v1.parent / "v0002"
-    assert bagit.Bag(str(v2)).info["Sohoa-Supersedes"] == "v0001"
+    assert tree_bytes(bag_dir(arch, v1)) == before, "a stored version is never modified"
+    v2 = v1.replace("/v0001", "/v0002")
+    assert bagit.Bag(str(bag_dir(arch, v2))).info["Sohoa-Supersedes"] == "v0001"
     validate_all_bags(arch)
     shown = run_json(sohoa("archive", "show", "000.00.12.H27-230614-0001", *archive_args(arch), "--json"))
     assert [v["version"] for v in shown["versions"]] == [1, 2] and shown["shown_version"] == 2
     assert shown["documents"][1]["subject"].startswith("Về việc cấp lại")
     # search sees the latest version only
     hits = run_json(sohoa("archive", "search", "cap lai giay chung nhan", *archive_args(arch), "--json"))["results"]
-    assert [h["version"] for h in hits] == [v2.relative_to(arch).as_posix()]
+    assert [h["version"] for h in hits] == [v2]
     log = run_json(sohoa("archive", "log", *archive_args(arch), "--json", "--type", "modification"))
     assert log[0]["object"].endswith("/v0002") and log[0]["detail"]["supersedes"] == "v0001"
 
@@ -314,7 +320,7 @@ def test_master_changed_since_ocr_refuses_that_dossier_only(sohoa, isolated_conf
     assert "SHA-256" in bad["message"] and "quyet_dinh.pdf" in bad["message"] and "\n" not in bad["message"]
     errors = [line for line in result.stderr.splitlines() if line.startswith("✗")]
     assert len(errors) == 1 and "SHA-256" in errors[0]
-    assert not list((arch / "fonds").glob("*/*/000.09.11.H49-200706-0003"))
+    assert not [f for f in stored_files(arch) if "/000.09.11.H49-200706-0003/" in f]
     assert not list((arch / ".staging").iterdir())
     failures = run_json(sohoa("archive", "log", *archive_args(arch), "--json", "--type", "ingestion"))
     assert any(e["outcome"] == "failure" and "SHA-256" in e["detail"]["message"] for e in failures)
@@ -333,8 +339,8 @@ def test_agency_code_comes_from_the_dossier_code_or_is_asked_for(sohoa, isolated
     # a configured agency code (here from the environment) wins over the dossier code's
     again = sohoa("archive", "add", outputs, "--archive", arch, "--json", env={"SOHOA_AGENCY_CODE": "H40.114"})
     assert run_json(again)["added"] == 3
-    assert (arch / "fonds/H40.114/2024/ho-so-Dien-Thang/v0001").is_dir()
-    assert (arch / "fonds/H40.114/2023/000.00.12.H27-230614-0001/v0001").is_dir()
+    assert {"fonds/H40.114/2024/ho-so-Dien-Thang/v0001",
+            "fonds/H40.114/2023/000.00.12.H27-230614-0001/v0001"} <= set(stored_versions(arch))
     validate_all_bags(arch)
 
 
@@ -350,7 +356,7 @@ def test_stacked_batch_dossier_keeps_only_its_pages_as_masters(sohoa, isolated_c
     report = run_json(add(sohoa, arch, out, extra=["--agency-code", AGENCY]))
     assert report["added"] == 2
     validate_all_bags(arch)
-    bag = arch / f"fonds/{AGENCY}/2022/000.17.11.H56-220310-0007/v0001"
+    bag = bag_dir(arch, f"fonds/{AGENCY}/2022/000.17.11.H56-220310-0007/v0001")
     record = json.loads((bag / "data/metadata/archive.json").read_text(encoding="utf-8"))
     [master] = [f for f in record["files"] if f["role"] == "original"]
     assert master["original_name"] == f"batch.{fmt}"
@@ -402,7 +408,7 @@ def test_signed_pdfs_are_stored_with_their_validation_report(sohoa, isolated_con
     [entry] = [d for d in run_json(result)["dossiers"] if d["dossier"] == code]
     assert entry["signed_files"] == 2
     assert any("ghi-chu.pdf" in w for w in entry["warnings"])
-    bag = arch / f"fonds/{AGENCY}/2023/{code}/v0001"
+    bag = bag_dir(arch, f"fonds/{AGENCY}/2023/{code}/v0001")
     validate_all_bags(arch)
     assert (bag / "data/signed/quyet_dinh.pdf").read_bytes() == (signed_dir / code / "quyết_định.pdf").read_bytes()
     record = json.loads((bag / "data/metadata/archive.json").read_text(encoding="utf-8"))
@@ -500,22 +506,20 @@ def test_check_reports_damage_with_its_path_and_repairs_nothing(sohoa, filled):
     ok = sohoa("archive", "check", *archive_args(filled), "--json")
     assert ok.returncode == 0, ok.stderr
     assert run_json(ok)["bags"] == 3 and run_json(ok)["problems"] == []
-    bag = filled / f"fonds/{AGENCY}/2023/000.00.12.H27-230614-0001/v0001"
-    damaged = bag / "data/ocr/quyet_dinh.pdf"
-    os.chmod(damaged, 0o644)
-    data = bytearray(damaged.read_bytes())
+    rel = f"fonds/{AGENCY}/2023/000.00.12.H27-230614-0001/v0001"
+    data = bytearray((bag_dir(filled, rel) / "data/ocr/quyet_dinh.pdf").read_bytes())
     data[100] ^= 0xFF
-    damaged.write_bytes(bytes(data))
-    (bag / "data/text/tiep_nhan.txt").unlink()
-    (bag / "data/ocr/extra.pdf").write_bytes(b"%PDF-1.4 not in the manifest")
+    damage(filled, f"{rel}/data/ocr/quyet_dinh.pdf", bytes(data))
+    damage(filled, f"{rel}/data/text/tiep_nhan.txt", None)
+    damage(filled, f"{rel}/data/ocr/extra.pdf", b"%PDF-1.4 not in the manifest")
     result = sohoa("archive", "check", *archive_args(filled), "--json", "--algorithm", "all")
     assert result.returncode == 1
     problems = {(p["kind"], p["path"]) for p in run_json(result)["problems"]}
-    rel = bag.relative_to(filled).as_posix()
     assert problems == {("changed", f"{rel}/data/ocr/quyet_dinh.pdf"), ("missing", f"{rel}/data/text/tiep_nhan.txt"),
                         ("unexpected", f"{rel}/data/ocr/extra.pdf")}
     assert f"changed: {rel}/data/ocr/quyet_dinh.pdf" in result.stderr
-    assert damaged.read_bytes() == bytes(data), "nothing is silently repaired"
+    bag = bag_dir(filled, rel)
+    assert (bag / "data/ocr/quyet_dinh.pdf").read_bytes() == bytes(data), "nothing is silently repaired"
     assert not (bag / "data/text/tiep_nhan.txt").exists()
     with pytest.raises(bagit.BagValidationError):
         bagit.Bag(str(bag)).validate()

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SOHOA, catalogue_exists, integrity, open_catalogue
+from conftest import SOHOA, catalogue_exists, integrity, open_catalogue, unpublished
 from test_archive import (AGENCY, NO_MARKS_TEXT, OTHER_PLACE_TEXT, QD_TEXT, RECEIPT_TEXT, TWO_MARKS_TEXT,
                           make_dossier, metadata, qd_meta, validate_all_bags)
 
-STEPS = ["copy", "payload", "bag", "intent", "rename", "commit", "cleanup"]
+STEPS = ["copy", "payload", "bag", "intent", "upload", "rename", "commit", "cleanup"]
 FAULT_EXIT = 86
 
 
@@ -44,7 +44,7 @@ def inputs(tmp_path_factory) -> Path:
 
 
 def env(**extra) -> dict:
-    kept = {k: v for k, v in os.environ.items() if not k.startswith("SOHOA_") or k == "SOHOA_DB"}
+    kept = {k: v for k, v in os.environ.items() if not k.startswith("SOHOA_") or k in ("SOHOA_DB", "SOHOA_STORE")}
     return {**kept, "COLUMNS": "200", **extra}
 
 
@@ -57,9 +57,9 @@ def consistent(arch: Path) -> tuple[set[str], set[str]]:
     """The invariants that must hold at any moment; returns (bags on disk, catalogued versions)."""
     from sohoa.archive import audit
 
-    bags = {p.relative_to(arch).as_posix() for p in validate_all_bags(arch)} if (arch / "fonds").is_dir() else set()
-    for p in (arch / "fonds").glob("*/*/*/*") if (arch / "fonds").is_dir() else []:
-        assert p.name.startswith("v") and (p / "bagit.txt").is_file(), f"a half bag at a final path: {p}"
+    bags = set(validate_all_bags(arch))  # every folder at a final path (on S3: every published bag)
+    for p in bags:
+        assert p.split("/")[-1].startswith("v"), f"not a version at a final path: {p}"
     if not catalogue_exists(arch):
         return bags, set()
     con = open_catalogue(arch)
@@ -90,7 +90,7 @@ def test_killed_at_each_step_then_the_next_run_completes(inputs, tmp_path, step)
     crashed = add(arch, inputs, SOHOA_FAULT=step)
     assert crashed.returncode == FAULT_EXIT, crashed.stderr
     bags, catalogued = consistent(arch)
-    if step in ("copy", "payload", "bag", "intent"):
+    if step in ("copy", "payload", "bag", "intent", "upload"):
         assert bags == set(), "nothing reaches a final path before the rename"
     else:
         assert len(bags) == 1  # renamed into place, catalogued (commit... cleanup) or not yet
@@ -104,6 +104,7 @@ def test_killed_at_each_step_then_the_next_run_completes(inputs, tmp_path, step)
     assert len(bags) == 6 and bags == catalogued
     assert all(b.endswith("/v0001") for b in bags), "a crash never makes a second version"
     assert staging_leftovers(arch) == []
+    assert unpublished(arch) == [], "what an interrupted upload left is gone"
     assert report["failed"] == 0 and report["added"] + (1 if step in ("rename", "commit", "cleanup") else 0) == 6
     con = open_catalogue(arch)
     events = con.execute("SELECT object FROM events WHERE type = 'ingestion' AND outcome = 'success' "
@@ -144,7 +145,7 @@ def test_random_sigkills_never_corrupt_the_archive(inputs, tmp_path):
     assert done.returncode == 0, done.stderr
     bags, catalogued = consistent(arch)
     assert bags == catalogued
-    assert staging_leftovers(arch) == []
+    assert staging_leftovers(arch) == [] and unpublished(arch) == []
     again = json.loads(add(arch, inputs).stdout)
     assert again["unchanged"] == 6, "the last content is stored exactly once"
     con = open_catalogue(arch)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pikepdf
 import pytest
 
+from conftest import bag_dir
 from test_archive import AGENCY, run_json, sha256, validate_all_bags
 
 pytestmark = pytest.mark.slow
@@ -24,7 +25,7 @@ def test_sample_dossiers_are_archived_as_valid_bags_and_found(sohoa, isolated_co
     assert report["added"] == 5 and report["failed"] == 0
     bags = validate_all_bags(arch)
     assert len(bags) == 5
-    for bag in bags:
+    for bag in map(lambda v: bag_dir(arch, v), bags):
         record = json.loads((bag / "data/metadata/archive.json").read_text(encoding="utf-8"))
         dossier = json.loads((bag / "data/metadata/dossier.json").read_text(encoding="utf-8"))
         root = dossier["source_root"]
@@ -48,7 +49,7 @@ def test_split_batch_dossiers_keep_only_their_pages(sohoa, isolated_config, requ
     arch = tmp_path / "arch"
     report = run_json(sohoa("archive", "add", out, "--archive", arch, "--agency-code", AGENCY, "--json"))
     assert report["failed"] == 0 and report["added"] >= 3
-    for bag in validate_all_bags(arch):
+    for bag in map(lambda v: bag_dir(arch, v), validate_all_bags(arch)):
         record = json.loads((bag / "data/metadata/archive.json").read_text(encoding="utf-8"))
         [master] = [f for f in record["files"] if f["role"] == "original"]
         assert master["original_name"] == "batch.pdf"

@@ -1,0 +1,72 @@
+"""Bags on S3-compatible storage, beyond what the archive tests check on both stores
+(`make test` runs them again with `--store s3`): an archive keeps its store, mistakes are
+one line before anything is written, and `sohoa run` files into PostgreSQL + S3."""
+from __future__ import annotations
+
+import pytest
+
+from conftest import CASES, stored_versions
+from test_archive import AGENCY, add, outputs, run_json  # noqa: F401 (outputs: a fixture)
+
+
+@pytest.fixture
+def s3(s3_server, monkeypatch):
+    for key, value in s3_server.env().items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("SOHOA_STORE", raising=False)
+    s3_server.create_bucket("province")
+    return s3_server
+
+
+def one_line(result) -> bool:
+    return "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_an_archive_keeps_its_store(sohoa, isolated_config, outputs, tmp_path, s3, monkeypatch):
+    monkeypatch.delenv("SOHOA_STORE", raising=False)
+    arch = tmp_path / "arch"
+    result = add(sohoa, arch, outputs, extra=["--agency-code", AGENCY, "--store", "s3://province/dak-lak/"])
+    assert result.returncode == 0, result.stderr
+    assert (arch / "store.url").read_text(encoding="utf-8").strip() == "s3://province/dak-lak/"
+    assert not (arch / "fonds").exists(), "the bags are in the store, not in the archive folder"
+    versions = stored_versions(arch)
+    assert len(versions) == 3 and all(v.startswith(f"fonds/{AGENCY}/") for v in versions)
+    # later commands find the bags without --store
+    checked = run_json(sohoa("archive", "check", "--archive", arch, "--json"))
+    assert checked["ok"] and checked["bags"] == 3 and checked["files"] > 10
+    shown = run_json(sohoa("archive", "show", "000.00.12.H27-230614-0001", "--archive", arch, "--json"))
+    assert shown["files"] and "error" not in shown
+    other = add(sohoa, arch, outputs, extra=["--agency-code", AGENCY, "--store", "s3://province/other"])
+    assert other.returncode == 2 and "store.url" in other.stderr and one_line(other)
+    disk = tmp_path / "disk"
+    assert add(sohoa, disk, outputs, extra=["--agency-code", AGENCY]).returncode == 0
+    mixed = add(sohoa, disk, outputs, extra=["--agency-code", AGENCY, "--store", "s3://province/x"])
+    assert mixed.returncode == 2 and "fonds/" in mixed.stderr and one_line(mixed)
+
+
+def test_store_mistakes_are_one_line_before_anything_is_written(sohoa, isolated_config, outputs, tmp_path, s3,
+                                                               monkeypatch):
+    arch = tmp_path / "arch"
+    cases = [("s3:/province", 2, "s3://BUCKET"), ("s3://no-such-bucket/x", 1, "create the bucket")]
+    for url, code, said in cases:
+        result = add(sohoa, arch, outputs, extra=["--agency-code", AGENCY, "--store", url])
+        assert result.returncode == code and said in result.stderr and one_line(result), result.stderr
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    down = add(sohoa, arch, outputs, extra=["--agency-code", AGENCY, "--store", "s3://province/x"])
+    assert down.returncode == 1 and "AWS_ENDPOINT_URL" in down.stderr and one_line(down), down.stderr
+    assert not (arch / "store.url").exists() and not (arch / "catalogue.sqlite3").exists()
+
+
+def test_run_files_into_postgresql_and_s3(sohoa, isolated_config, tmp_path, s3, pg_server, monkeypatch):
+    """The demo's configuration: `sohoa run` with SOHOA_DB and SOHOA_STORE."""
+    monkeypatch.setenv("SOHOA_DB", pg_server.url(pg_server.create_database()))
+    monkeypatch.setenv("SOHOA_STORE", "s3://province/run")
+    arch, work = tmp_path / "arch", tmp_path / "work"
+    result = sohoa("run", CASES[0], "--archive", arch, "--work", work, "--no-sign", "--json")
+    assert result.returncode == 0, result.stderr
+    assert run_json(result)["archived"] == 1
+    assert (arch / "catalogue.url").exists() and (arch / "store.url").exists()
+    assert len(stored_versions(arch)) == 1
+    assert run_json(sohoa("archive", "search", "tiep nhan", "--archive", arch, "--json"))["results"]
+    assert run_json(sohoa("archive", "check", "--archive", arch, "--json"))["ok"]
