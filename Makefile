@@ -46,13 +46,14 @@ $(PDFJS): | $(VENV)/.installed
 	    pdfjs-dist@4.10.38; \
 	else echo "npm not found: the pdf.js checks will be skipped (apt-get install nodejs npm)"; fi
 
-# The archive tests run twice: catalogues in SQLite, then on a throwaway PostgreSQL server
-# (tests/pg_server.py: started as the postgres user, Unix socket in a temp folder, stopped after).
+# The archive tests run twice: SQLite catalogue + bags on disk, then PostgreSQL + S3 on
+# throwaway servers (tests/pg_server.py: Debian's PostgreSQL as the postgres user on a Unix
+# socket in a temp folder; tests/s3_server.py: moto's S3 server on 127.0.0.1), stopped after.
 ARCHIVE_TESTS := tests/test_archive.py tests/test_archive_crash.py tests/test_archive_samples.py
 
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
-	$(BIN)/python -m pytest --catalogue postgresql $(ARCHIVE_TESTS) $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --catalogue postgresql --store s3 $(ARCHIVE_TESTS) $(PYTEST_ARGS)
 
 demo: setup
 	$(BIN)/sohoa demo

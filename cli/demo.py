@@ -65,8 +65,14 @@ def _commands(out: Path, tsa: str) -> list[str]:
     sohoa.step("The archivist searches without diacritics", "archive", "search",
                "giay xac nhan tinh trang hon nhan", "--limit", "3")
     sohoa.step("The archive in numbers", "archive", "stats")
+    signed = "archive"
+    if (out / "archive" / "store.url").is_file():  # SOHOA_STORE: the bags are on S3
+        shutil.rmtree(out / "dip", ignore_errors=True)
+        sohoa.step("The bags are in the S3 store: every dossier exported from it (a DIP folder)",
+                   "archive", "export", "--dip", "dip")
+        signed = "dip"
     sohoa.step("Every signature in the archive, verified offline (B-LT signatures carry their "
-               "own revocation data)", "verify", "archive", "--offline", "--signed-only")
+               "own revocation data)", "verify", signed, "--offline", "--signed-only")
     sohoa.step("Fixity: every file of every bag against its checksums", "archive", "check")
     return sohoa.failed
 
@@ -153,10 +159,12 @@ def _test_pki(out: Path) -> None:
 
 def _where_to_look(out: Path, seconds: float) -> None:
     err.rule("[bold]Where to look")
+    store = out / "archive" / "store.url"
+    bags = store.read_text(encoding="utf-8").strip() + "fonds" if store.is_file() else out / "archive" / "fonds"
     err.print(f"  scans (with ground_truth.json)    {out / 'scans'}\n"
               f"  searchable PDFs + dossier.json    {out / 'work' / 'ocr'}\n"
               f"  signed copies (SAO Y)             {out / 'work' / 'signed'}\n"
-              f"  the archive (one bag per dossier) {out / 'archive' / 'fonds'}\n"
+              f"  the archive (one bag per dossier) {bags}\n"
               f"  the settings used                 {out / 'sohoa.toml'}\n"
               f"  TEST-ONLY certificates            {out / 'pki'}\n"
               f"Done in {seconds:.0f} s. Run `make demo` again: nothing is redone. "
