@@ -4,10 +4,9 @@ SQLite in WAL mode with `synchronous=FULL`: a committed ingest survives a power 
 readers never block the writer. Everything but the audit log and the fixity history can
 be rebuilt from the bags (`sohoa archive reindex`); the bags are the truth.
 
-The schema is a list of numbered SQL steps applied in order (`MIGRATIONS`), the one
-history of both back ends: given a postgresql:// URL, the catalogue lives on PostgreSQL,
-each step translated by `pg.ddl` and FTS5's table replaced by a tsvector one (`pg.py`
-holds everything that differs). An existing SQLite catalogue opens as before.
+The schema is one Alembic history for both back ends (`migrations/versions/`, tables in
+SQLAlchemy Core): given a postgresql:// URL, the catalogue lives on PostgreSQL, FTS5's
+table replaced by a tsvector one (`pg.py` holds everything else that differs).
 
 Search index (see `fold.py`): FTS5, contentless, `detail=none` (rowids only: about a
 third of the size of a positional index), its tokenizer keeping every mark (`unicode61
@@ -32,95 +31,8 @@ TOKENIZER_VERSION = "1"
 BUSY_TIMEOUT_MS = 120_000
 PAGE_SIZE = 16384  # documents rows (~1.5 KB with their compressed text) pack better than in 4 KB pages
 
-MIGRATIONS: list[tuple[int, str]] = [
-    (1, """
-CREATE TABLE meta (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-CREATE TABLE dossiers (
-    id INTEGER PRIMARY KEY,
-    agency_code TEXT NOT NULL,
-    folder TEXT NOT NULL,
-    dossier_code TEXT,
-    name TEXT NOT NULL,
-    year INTEGER NOT NULL,
-    dossier_date TEXT,
-    path TEXT NOT NULL UNIQUE,
-    latest_version_id INTEGER,
-    UNIQUE (agency_code, folder)
-);
-CREATE INDEX dossiers_code ON dossiers (dossier_code);
-CREATE INDEX dossiers_agency_year ON dossiers (agency_code, year);
-CREATE TABLE versions (
-    id INTEGER PRIMARY KEY,
-    dossier_id INTEGER NOT NULL REFERENCES dossiers (id),
-    version INTEGER NOT NULL,
-    path TEXT NOT NULL UNIQUE,
-    ingested_at TEXT NOT NULL,
-    agent TEXT NOT NULL,
-    agency_name TEXT,
-    fingerprint TEXT NOT NULL,
-    payload_bytes INTEGER NOT NULL,
-    payload_files INTEGER NOT NULL,
-    UNIQUE (dossier_id, version)
-);
-CREATE TABLE documents (
-    id INTEGER PRIMARY KEY,
-    version_id INTEGER NOT NULL REFERENCES versions (id),
-    dossier_id INTEGER NOT NULL REFERENCES dossiers (id),
-    seq INTEGER NOT NULL,
-    file TEXT,
-    pages INTEGER NOT NULL,
-    pages_kept INTEGER NOT NULL,
-    doc_type TEXT,
-    number TEXT,
-    symbol TEXT,
-    issued_date TEXT,
-    issued_place TEXT,
-    agency TEXT,
-    subject TEXT,
-    signer_name TEXT,
-    signer_title TEXT,
-    dossier_codes TEXT,
-    citizen_ids TEXT,
-    confidence REAL,
-    signed INTEGER NOT NULL,
-    signature TEXT,
-    text BLOB
-);
-CREATE INDEX documents_version ON documents (version_id);
-CREATE TABLE fixity (
-    id INTEGER PRIMARY KEY,
-    version_path TEXT NOT NULL,
-    checked_at TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    files INTEGER NOT NULL,
-    bytes INTEGER NOT NULL,
-    problems TEXT NOT NULL
-);
-CREATE INDEX fixity_path ON fixity (version_path, checked_at);
-CREATE TABLE events (
-    seq INTEGER PRIMARY KEY,
-    event_id TEXT NOT NULL UNIQUE,
-    type TEXT NOT NULL,
-    time TEXT NOT NULL,
-    agent TEXT NOT NULL,
-    outcome TEXT NOT NULL,
-    object TEXT NOT NULL,
-    detail TEXT NOT NULL,
-    prev_hash TEXT NOT NULL,
-    hash TEXT NOT NULL
-);
-CREATE TABLE terms (
-    folded TEXT NOT NULL,
-    term TEXT NOT NULL,
-    PRIMARY KEY (folded, term)
-) WITHOUT ROWID;
-CREATE VIRTUAL TABLE doc_fts USING fts5 (words, content='', detail=none,
-    tokenize="unicode61 remove_diacritics 0 separators '$+<=>^|~`'");
-"""),
-]
+MIGRATIONS = Path(__file__).with_name("migrations")  # Alembic's script folder
+SCHEMA_HEAD = "0002"  # its newest revision: a catalogue there opens without loading Alembic
 
 METADATA_FIELDS = ("doc_type", "number", "symbol", "issued_date", "issued_place", "agency",
                    "subject", "signer_name", "signer_title")
@@ -212,6 +124,7 @@ class Catalogue:
 
     def __init__(self, location: Path | str, *, create: bool = True):
         self._seen: set[str] = set()
+        self.location = location
         self.postgres = pg.is_url(location)
         if self.postgres:
             self._open_postgres(location, create)
@@ -261,35 +174,27 @@ class Catalogue:
     # ---------------------------------------------------------------- schema
 
     def migrate(self) -> None:
-        """Apply the steps of MIGRATIONS not applied yet: one history for both back ends
-        (PostgreSQL gets each step translated by `pg.ddl`, and its search index with step 1)."""
-        con = self.con
-        if not self.postgres:
-            con.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
-                        "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
-        elif not pg.has_schema(con):
-            with self.write():  # two machines creating the catalogue at once wait for each other
-                con.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
-                            "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
-        done = {r[0] for r in con.execute("SELECT version FROM schema_migrations")}
-        pending = [(n, sql) for n, sql in MIGRATIONS if n not in done]
-        if not pending:
+        """Bring the schema to the newest revision of the one Alembic history of both back
+        ends (`migrations/`), on a connection of Alembic's own."""
+        if self.schema_revision() == SCHEMA_HEAD:
             return
-        from .audit import now
+        from sqlalchemy.exc import SQLAlchemyError
 
-        with self.write():
-            done = {r[0] for r in con.execute("SELECT version FROM schema_migrations")}
-            for number, sql in pending:
-                if number in done:
-                    continue
-                statements = pg.ddl(sql) if self.postgres else filter(str.strip, sql.split(";\n"))
-                for statement in statements:
-                    con.execute(statement)
-                if self.postgres and number == 1:
-                    for statement in pg.search_ddl():
-                        con.execute(statement)
-                con.execute("INSERT INTO schema_migrations VALUES (?, ?)", (number, now()))
-            con.execute("INSERT INTO meta VALUES ('tokenizer', ?) ON CONFLICT DO NOTHING", (TOKENIZER_VERSION,))
+        try:
+            upgrade_schema(self.location, self.postgres)
+        except SQLAlchemyError as exc:
+            cause = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise CatalogueError(f"{self.path}: its schema cannot be brought up to date ({cause}) — "
+                                 "rebuild the catalogue from the bags: sohoa archive reindex") from None
+
+    def schema_revision(self) -> str | None:
+        if self.postgres:
+            if not self.con.execute("SELECT to_regclass('alembic_version') IS NOT NULL").fetchone()[0]:
+                return None
+        elif not self.con.execute("SELECT 1 FROM sqlite_master WHERE name = 'alembic_version'").fetchone():
+            return None
+        row = self.con.execute("SELECT version_num FROM alembic_version").fetchone()
+        return row[0] if row else None
 
     def write(self):
         """A write transaction (BEGIN IMMEDIATE; on PostgreSQL BEGIN and the writers' advisory
@@ -421,6 +326,40 @@ class Catalogue:
 
     def version_paths(self) -> set[str]:
         return {r[0] for r in self.con.execute("SELECT path FROM versions")}
+
+
+def upgrade_schema(location: Path | str, postgres: bool) -> None:
+    """`alembic upgrade head` on this catalogue (transactional on both engines: SQLite's
+    BEGIN IMMEDIATE, PostgreSQL's DDL under the writers' lock; see migrations/env.py)."""
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy.pool import NullPool
+
+    if postgres:
+        import psycopg
+
+        engine = sa.create_engine("postgresql+psycopg://", poolclass=NullPool,
+                                  creator=lambda: psycopg.connect(str(location), connect_timeout=10))
+    else:
+        engine = sa.create_engine(f"sqlite:///{location}", poolclass=NullPool,
+                                  connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+
+        @sa.event.listens_for(engine, "connect")
+        def _own_transactions(dbapi_connection, record):
+            dbapi_connection.isolation_level = None  # pysqlite's implicit BEGIN would skip the DDL
+
+        @sa.event.listens_for(engine, "begin")
+        def _begin(connection):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    try:
+        with engine.connect() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+    finally:
+        engine.dispose()
 
 
 def decompress(blob: bytes | None) -> str:

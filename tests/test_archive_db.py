@@ -74,3 +74,58 @@ def test_run_files_into_the_postgresql_catalogue(sohoa, isolated_config, tmp_pat
     assert not (arch / "catalogue.sqlite3").exists()
     hits = run_json(sohoa("archive", "search", "tiep nhan", "--archive", arch, "--json"))["results"]
     assert hits
+
+
+# ----------------------------------------------------------------- one migration history
+
+def _columns(con, postgres: bool) -> dict[str, list[str]]:
+    if postgres:
+        rows = con.execute("SELECT table_name, column_name FROM information_schema.columns "
+                           "WHERE table_schema = 'public' ORDER BY table_name, ordinal_position").fetchall()
+    else:
+        rows = [(t, c[1]) for (t,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                                  "AND name NOT LIKE 'doc_fts%' ORDER BY name").fetchall()
+                for c in con.execute(f"PRAGMA table_info('{t}')")]
+    tables: dict[str, list[str]] = {}
+    for table, column in rows:
+        tables.setdefault(table, []).append(column)
+    return tables
+
+
+def test_both_back_ends_get_the_same_tables_from_one_alembic_history(tmp_path, pg_server):
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from sohoa.archive.catalogue import MIGRATIONS, SCHEMA_HEAD, Catalogue
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == SCHEMA_HEAD, \
+        "SCHEMA_HEAD names the newest migration"
+    lite = Catalogue(tmp_path / "catalogue.sqlite3")
+    post = Catalogue(pg_server.url(pg_server.create_database()))
+    assert lite.schema_revision() == post.schema_revision() == SCHEMA_HEAD
+    sqlite_tables, pg_tables = _columns(lite.con, False), _columns(post.con, True)
+    assert pg_tables.pop("doc_words") == ["id", "words"]  # the search index is the one difference
+    assert sqlite_tables == pg_tables and "documents" in pg_tables
+
+
+def test_a_catalogue_made_before_alembic_is_adopted_as_it_is(sohoa, isolated_config, outputs, tmp_path):
+    from sohoa.archive.catalogue import SCHEMA_HEAD
+
+    arch = tmp_path / "arch"
+    assert add(sohoa, arch, outputs, extra=["--agency-code", AGENCY]).returncode == 0
+    con = open_catalogue(arch)  # as sohoa's first catalogues were: steps in schema_migrations
+    con.execute("DROP TABLE alembic_version")
+    con.execute("DROP TABLE ocr_pages")  # came later
+    con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)")
+    con.execute("INSERT INTO schema_migrations VALUES (1, '2026-11-01T08:00:00+07:00')")
+    con.commit()
+    con.close()
+    hits = run_json(sohoa("archive", "search", "quyet dinh dien lac", "--archive", arch, "--json"))["results"]
+    assert hits, "its documents are found as before"
+    con = open_catalogue(arch)
+    assert con.execute("SELECT version_num FROM alembic_version").fetchall() == [(SCHEMA_HEAD,)]
+    assert con.execute("SELECT COUNT(*) FROM ocr_pages").fetchone()[0] == 0, "and the later steps applied"
+    assert con.execute("SELECT COUNT(*) FROM documents").fetchone()[0] == 5
+    assert run_json(sohoa("archive", "log", "--verify", "--archive", arch, "--json"))["ok"]
