@@ -27,7 +27,7 @@ def ocr(
     keep_blank: Annotated[bool, typer.Option(help="Keep blank pages in the searchable PDFs.")] = False,
     pdfa: Annotated[bool, typer.Option(help="Write PDF/A-2b.")] = False,
     resume: Annotated[bool, typer.Option(help="Reuse pages already done in OUT (after a crash or Ctrl-C).")] = True,
-    cluster: Annotated[Optional[str], typer.Option(help="Read the pages on a Dask cluster: its scheduler's address, e.g. tcp://10.0.0.5:8786 (SOHOA_CLUSTER).")] = None,
+    cluster: Annotated[Optional[str], typer.Option(help="Read the pages on a Dask cluster: its scheduler's address, e.g. tcp://10.0.0.5:8786 (SOHOA_CLUSTER). With a PostgreSQL catalogue set (setting db), the job's state is kept there: any machine resumes it.")] = None,
     json: Annotated[bool, typer.Option("--json", help="Machine output on stdout.")] = False,
 ) -> None:
     """Turn scans into searchable PDFs (Vietnamese OCR), text and dossier.json per dossier."""
@@ -35,7 +35,8 @@ def ocr(
 
     settings = load_settings({"lang": lang, "jobs": jobs, "cluster": cluster})
     options = OcrOptions(lang=settings.lang, jobs=settings.jobs, split_qr=split is Split.qr,
-                         keep_blank=keep_blank, pdfa=pdfa, resume=resume, cluster=settings.cluster)
+                         keep_blank=keep_blank, pdfa=pdfa, resume=resume, cluster=settings.cluster,
+                         job_db=settings.db)
     with progress_bar("OCR", "pages") as (start, advance):
         run = run_ocr(scans, out, options, on_start=start, on_page=advance)
     for report in run.files:

@@ -99,7 +99,7 @@ def run(
     plan = lib.RunPlan(
         scans=scans, work=work, archive=settings.archive,
         ocr=OcrOptions(lang=settings.lang, jobs=settings.jobs, split_qr=split is Split.qr,
-                       keep_blank=keep_blank, pdfa=pdfa, cluster=settings.cluster),
+                       keep_blank=keep_blank, pdfa=pdfa, cluster=settings.cluster, job_db=settings.db),
         add=AddOptions(settings.agency_code, settings.agency_name, None, agent_name(agent),
                        tuple(c.dump() for c in anchors)),
         policy=Policy(tuple(c.dump() for c in anchors), None, offline),

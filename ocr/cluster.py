@@ -2,10 +2,11 @@
 
 The workers need sohoa and Tesseract installed, not the clerk's files: each source file's
 bytes are sent once (scattered) and every page of it is read from them on some worker.
-Results come back as they are done and are written here, to the output folder's page
-cache, one page at a time: that cache is the job's state, so a job stopped halfway (Ctrl-C,
-a crash, the scheduler gone) is resumed by the same command without redoing a finished
-page. A page whose worker dies is retried on another worker (`RETRIES` times).
+Results come back as they are done and are written, one page at a time, to the page cache:
+the catalogue's `ocr_pages` when a PostgreSQL catalogue is set (setting `db`), else the
+output folder's. That cache is the job's state, so a job stopped halfway (Ctrl-C, a crash,
+the scheduler gone) is resumed by the same command, on a catalogue from any machine,
+without redoing a finished page. A page whose worker dies is retried on another worker (`RETRIES` times).
 """
 from __future__ import annotations
 

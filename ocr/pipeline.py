@@ -16,7 +16,7 @@ from sohoa.cli.errors import BadInput
 from sohoa.cli.fsio import sha256_file
 
 from .analyse import PageAnalysis, analyse_page, in_master_frame
-from .cache import PageCache, page_key
+from .cache import PageCache, open_page_cache, page_key
 from .engine import Engine
 from .inputs import discover
 from .pages import KEEP_TEXT_LAYER, PageRef, load_page, open_pages, text_layer_quality
@@ -33,6 +33,7 @@ class OcrOptions:
     pdfa: bool = False
     resume: bool = True
     cluster: str | None = None  # a Dask scheduler's address: pages are read there
+    job_db: str | None = None  # with cluster: a PostgreSQL catalogue keeps the job's state
 
 
 @dataclass
@@ -161,6 +162,7 @@ def analyse(pages: list[Page], cache: PageCache, options: OcrOptions,
             on_page: Callable[[Page], None] | None = None) -> list[tuple[Page, Exception]]:
     """Fill in every page's analysis; returns the pages that failed, with why."""
     todo: list[Page] = []
+    cache.preload([p.key for p in pages if not p.ref.born_digital])
     for page in pages:
         if page.ref.born_digital:  # no scan image: nothing to OCR
             continue
@@ -236,8 +238,12 @@ def run_ocr(paths: Sequence[Path], out: Path, options: OcrOptions = OcrOptions()
     pages = [p for d in work.dossiers for doc in d.documents if doc.needs_ocr for p in doc.pages]
     if on_start:
         on_start(len(pages))
-    cache = PageCache(out / CACHE_DIR, enabled=options.resume)
-    for page, exc in analyse(pages, cache, options, on_page):
+    cache = open_page_cache(out / CACHE_DIR, options.resume, options.job_db if options.cluster else None)
+    try:
+        failed = analyse(pages, cache, options, on_page)
+    finally:
+        cache.close()
+    for page, exc in failed:
         report = work.files[page.ref.source]
         report.status = "error"
         report.message = (str(exc) if isinstance(exc, BadInput) else

@@ -1,6 +1,7 @@
 """`sohoa ocr --cluster`: the same pages read on a real Dask cluster (a LocalCluster of
 worker processes on loopback, as a province runs `dask scheduler` + `dask worker`)."""
 import json
+import os
 import signal
 import subprocess
 import time
@@ -93,3 +94,43 @@ def test_run_reads_its_pages_on_the_cluster_too(scheduler, tmp_path):
     summary = json.loads(result.stdout)
     assert summary["archived"] == 1 and summary["pages"] > 0
     assert list((tmp_path / "work" / "ocr" / CASES[0].name).glob("*.txt"))
+
+
+def test_with_a_postgresql_catalogue_any_machine_resumes_the_job(scheduler, tmp_path, pg_server):
+    """Setting db: the job's state is the catalogue's ocr_pages; a job killed halfway on one
+    machine is finished on another (here: another output folder) without a page read twice."""
+    from sohoa.archive import pg
+
+    url = pg_server.url(pg_server.create_database())
+    env = {**os.environ, "SOHOA_DB": url}
+    first, second = tmp_path / "desk-1", tmp_path / "desk-2"
+
+    def args(out):
+        return [str(SOHOA), "ocr", *map(str, CASES), "-o", str(out), "--json", "--cluster", scheduler]
+
+    def rows() -> dict[str, str]:
+        con = pg.connect(url)
+        try:
+            return dict(con.execute("SELECT key, read_at FROM ocr_pages").fetchall())
+        except Exception:  # noqa: BLE001 - the table is not there yet
+            return {}
+        finally:
+            con.close()
+
+    job = subprocess.Popen(args(first), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    deadline = time.monotonic() + 300
+    while len(rows()) < 3 and job.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    job.send_signal(signal.SIGKILL)
+    job.wait()
+    finished = rows()
+    assert len(finished) >= 3
+    assert not (first / ".sohoa-cache").exists(), "the state is in the catalogue, not the folder"
+    rerun = subprocess.run(args(second), capture_output=True, text=True, timeout=900, env=env)
+    assert rerun.returncode == 0, rerun.stderr
+    report = json.loads(rerun.stdout)
+    assert report["cached_pages"] == len(finished) < report["pages"]
+    after = rows()
+    assert {k: after[k] for k in finished} == finished  # not one finished page read again
+    assert len(after) > len(finished)
+    assert all((second / d["dossier"] / "dossier.json").is_file() for d in report["dossiers"])
