@@ -200,10 +200,30 @@ class Archive:
     def catalogue(self) -> Catalogue:
         if self._catalogue is None:
             self._catalogue = Catalogue(self.catalogue_location, create=self._create or not self.postgres)
+            if self.postgres:
+                self._pair(self._catalogue)
             if self._record_url:
                 self._write_catalogue_url()
             self._write_store_url()  # before any bag is stored there
         return self._catalogue
+
+    def _pair(self, cat: Catalogue) -> None:
+        """A PostgreSQL catalogue indexes the bags of one archive: it records where they are
+        (meta `bags`), and an archive keeping its bags elsewhere is refused."""
+        mine = self.store_location or "fonds/"
+        row = cat.con.execute("SELECT value FROM meta WHERE key = 'bags'").fetchone()
+        if row is None:
+            with cat.write() as con:
+                row = con.execute("SELECT value FROM meta WHERE key = 'bags'").fetchone()
+                if row is None and not (mine != "fonds/" and con.execute("SELECT 1 FROM versions LIMIT 1").fetchone()):
+                    con.execute("INSERT INTO meta (key, value) VALUES ('bags', ?)", (mine,))
+                    return
+        theirs = row[0] if row else "fonds/"
+        if theirs != mine:
+            cat.close()
+            where = "an archive folder's fonds/" if theirs == "fonds/" else theirs
+            raise UsageError(f"catalogue {cat.path} indexes the bags in {where}, not those of "
+                             f"{self.paths.root} — give each archive a database of its own")
 
     def _write_store_url(self) -> None:
         """Every machine that opens this archive then finds its bags."""

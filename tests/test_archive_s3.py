@@ -70,3 +70,14 @@ def test_run_files_into_postgresql_and_s3(sohoa, isolated_config, tmp_path, s3, 
     assert len(stored_versions(arch)) == 1
     assert run_json(sohoa("archive", "search", "tiep nhan", "--archive", arch, "--json"))["results"]
     assert run_json(sohoa("archive", "check", "--archive", arch, "--json"))["ok"]
+
+
+def test_a_postgresql_catalogue_serves_the_archive_whose_bags_it_indexes(sohoa, isolated_config, outputs, tmp_path,
+                                                                         s3, pg_server, monkeypatch):
+    monkeypatch.setenv("SOHOA_DB", pg_server.url(pg_server.create_database()))
+    first = add(sohoa, tmp_path / "one", outputs, extra=["--agency-code", AGENCY, "--store", "s3://province/one"])
+    assert first.returncode == 0, first.stderr
+    for extra in (["--store", "s3://province/two"], []):  # other bags: in another store, on disk
+        other = add(sohoa, tmp_path / f"other{len(extra)}", outputs, extra=["--agency-code", AGENCY, *extra])
+        assert other.returncode == 2 and "s3://province/one" in other.stderr and one_line(other), other.stderr
+    assert run_json(sohoa("archive", "check", "--archive", tmp_path / "one", "--json"))["ok"]
