@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .bag import parse_manifest
+from .s3 import StoreError
 from .store import Archive
 
 CHUNK = 4 << 20
@@ -199,8 +200,8 @@ def _runner(bags):
             else:
                 found, size = bags.digest(task.plan.version, task.name, tuple(task.want))
             return found, size, None
-        except OSError as exc:
-            return None, 0, exc.strerror or str(exc)
+        except (OSError, StoreError) as exc:
+            return None, 0, getattr(exc, "strerror", None) or str(exc)
     return run
 
 

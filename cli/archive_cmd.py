@@ -1,7 +1,7 @@
 """`sohoa archive`: file dossiers into a BagIt archive, search, report, check, export, audit.
 
 The archive is a folder (setting `archive`, flag `--archive`): one BagIt bag per dossier
-version under fonds/<agency-code>/<year>/<dossier>/vNNNN/, a catalogue (SQLite, or PostgreSQL) with
+version under fonds/<agency-code>/<year>/<dossier>/vNNNN/ (in the folder, or on S3 with --store), a catalogue (SQLite, or PostgreSQL) with
 Vietnamese full-text search, and a hash-chained audit log. See sohoa.archive.
 """
 from __future__ import annotations

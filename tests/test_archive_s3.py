@@ -81,3 +81,29 @@ def test_a_postgresql_catalogue_serves_the_archive_whose_bags_it_indexes(sohoa, 
         other = add(sohoa, tmp_path / f"other{len(extra)}", outputs, extra=["--agency-code", AGENCY, *extra])
         assert other.returncode == 2 and "s3://province/one" in other.stderr and one_line(other), other.stderr
     assert run_json(sohoa("archive", "check", "--archive", tmp_path / "one", "--json"))["ok"]
+
+
+def test_two_machines_filing_the_same_dossiers_at_once_store_each_version_once(
+        isolated_config, outputs, tmp_path, s3, pg_server, monkeypatch):
+    """Two archive folders (two machines: their own locks and staging) on one PostgreSQL
+    catalogue and one bucket: the dossier's advisory lock in the catalogue serialises them."""
+    import os
+    import subprocess
+
+    from conftest import SOHOA
+
+    monkeypatch.setenv("SOHOA_DB", pg_server.url(pg_server.create_database()))
+    monkeypatch.setenv("SOHOA_STORE", "s3://province/shared")
+    machines = [subprocess.Popen([str(SOHOA), "archive", "add", str(outputs), "--archive", str(tmp_path / f"m{i}"),
+                                  "--agency-code", AGENCY, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True, env=dict(os.environ)) for i in range(2)]
+    reports = []
+    for machine in machines:
+        out, errors = machine.communicate(timeout=300)
+        assert machine.returncode == 0, errors
+        reports.append(run_json(subprocess.CompletedProcess([], 0, out, errors)))
+    assert sum(r["added"] for r in reports) == 3 and sum(r["unchanged"] for r in reports) == 3
+    assert len(stored_versions(tmp_path / "m0")) == 3 and all(v.endswith("/v0001") for v in stored_versions(tmp_path / "m0"))
+    chain = run_json(subprocess.run([str(SOHOA), "archive", "log", "--verify", "--archive", str(tmp_path / "m1"), "--json"],
+                                    capture_output=True, text=True))
+    assert chain["ok"] and chain["events"] == 6
