@@ -436,15 +436,20 @@ def check(
                           "algorithms": list(algorithms), "sample": sample,
                           "problems": [p.to_json() for p in report.problems[:200]],
                           "problem_count": len(report.problems)})
-    for p in report.problems:
-        err.print(f"[red]{p.kind}:[/] {escape(p.path)}" + (f" [dim]({escape(p.detail)})[/]" if p.detail else ""),
-                  soft_wrap=True)
+    _print_problems(report.problems)
     colour = "green" if report.ok else "red"
     err.print(f"[{colour}]{report.bags} bags, {report.files} files, {_size(report.bytes)} checked: "
               f"{len(report.problems)} problems[/] in {report.seconds:.1f} s ({report.mb_per_s:.0f} MB/s)")
     if json:
         print_json(report.to_json())
     raise typer.Exit(ExitCode.OK if report.ok else ExitCode.FAILED)
+
+
+def _print_problems(problems) -> None:
+    """One line each: kind, path in the archive, what was found."""
+    for p in problems:
+        err.print(f"[red]{p.kind}:[/] {escape(p.path)}" + (f" [dim]({escape(p.detail)})[/]" if p.detail else ""),
+                  soft_wrap=True)
 
 
 # ------------------------------------------------------------------------ log
@@ -516,8 +521,7 @@ def replicate(
              report.to_json() | {"problems": [p.to_json() for p in report.problems[:200]]})
     if report.same_device:
         err.print("[yellow]![/] The replica is on the same device as the archive: not an independent medium.")
-    for p in report.problems:
-        err.print(f"[red]{p.kind}:[/] {escape(p.path)} [dim]{escape(p.detail)}[/]", soft_wrap=True)
+    _print_problems(report.problems)
     colour = "green" if report.ok else "red"
     err.print(f"[{colour}]{report.copied} bags copied and verified, {report.present} already there, "
               f"{len(report.problems)} problems[/] in {report.seconds:.1f} s → {escape(report.destination)}")
