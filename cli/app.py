@@ -47,7 +47,8 @@ def doctor(
 ) -> None:
     """Check everything sohoa needs at run time, with a fix for each missing item."""
     settings = load_settings({"archive": archive, "pkcs11_lib": pkcs11_lib})
-    checks = doctor_lib.run_checks(settings.archive, settings.pkcs11_lib)
+    checks = doctor_lib.run_checks(settings.archive, settings.pkcs11_lib, db=settings.db,
+                                   store=settings.store, cluster=settings.cluster)
     if json:
         print_json(doctor_lib.as_json(checks))
     else:

@@ -161,7 +161,74 @@ def check_archive(folder: Path) -> Check:
     return _ok(name, f"{folder.absolute()}{state}")
 
 
-def run_checks(archive: Path, pkcs11_lib: Path | None = None) -> list[Check]:
+def _engine_failure(name: str, exc: Exception) -> Check:
+    found, _, fix = str(exc).partition(" — ")
+    return _missing(name, found, fix or "check the setting and that the service runs")
+
+
+def check_catalogue(url: str) -> Check:
+    """The PostgreSQL catalogue of setting `db`: reachable, and pg_trgm there to create."""
+    from sohoa.archive import pg
+
+    from .errors import SohoaError
+
+    name = "PostgreSQL catalogue (setting db)"
+    try:
+        con = pg.connect(url)
+    except SohoaError as exc:
+        return _engine_failure(name, exc)
+    try:
+        version = con.execute("SHOW server_version").fetchone()[0]
+        trigrams = con.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'").fetchone()
+    finally:
+        con.close()
+    if not trigrams:
+        return _missing(name, f"{pg.redact(url)}: PostgreSQL {version} without pg_trgm",
+                        "install the server's contrib modules (Debian: part of postgresql)")
+    return _ok(name, f"{pg.redact(url)}: PostgreSQL {version}, pg_trgm available")
+
+
+def check_store(url: str) -> Check:
+    """The S3-compatible store of setting `store`: its bucket reachable with the AWS_* keys."""
+    from sohoa.archive.s3 import S3Store
+
+    from .errors import SohoaError
+
+    name = "S3 bag store (setting store)"
+    try:
+        S3Store(url).check()
+    except SohoaError as exc:
+        return _engine_failure(name, exc)
+    endpoint = os.environ.get("AWS_ENDPOINT_URL", "the AWS default endpoint")
+    return _ok(name, f"{url}: bucket reachable at {endpoint}")
+
+
+def check_cluster(address: str) -> Check:
+    """The Dask scheduler of setting `cluster`, and how many workers it has."""
+    from sohoa.ocr.cluster import connect
+
+    from .errors import SohoaError
+
+    name = "Dask cluster (setting cluster)"
+    try:
+        client = connect(address)
+    except SohoaError as exc:
+        return _engine_failure(name, exc)
+    try:
+        workers = len(client.scheduler_info().get("workers", {}))
+    finally:
+        client.close()
+    if not workers:
+        return _missing(name, f"{address}: no worker connected",
+                        "start `dask worker ADDRESS --nthreads 1` on the worker machines")
+    return _ok(name, f"{address}: {workers} workers")
+
+
+def run_checks(archive: Path, pkcs11_lib: Path | None = None, *, db: str | None = None,
+               store: str | None = None, cluster: str | None = None) -> list[Check]:
+    """What every machine needs, then the province engines that are set (db, store, cluster)."""
+    engines = [check(value) for check, value in ((check_catalogue, db), (check_store, store),
+                                                  (check_cluster, cluster)) if value]
     return [
         check_python(),
         check_tesseract(),
@@ -171,6 +238,7 @@ def run_checks(archive: Path, pkcs11_lib: Path | None = None) -> list[Check]:
         check_zbar(),
         check_pkcs11(pkcs11_lib),
         check_archive(archive),
+        *engines,
     ]
 
 

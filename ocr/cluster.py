@@ -38,7 +38,7 @@ def connect(address: str):
     try:
         return Client(address, timeout=CONNECT_TIMEOUT_S)
     except (OSError, TimeoutError, ValueError) as exc:
-        raise UsageError(f"cannot reach the Dask scheduler at {address} ({exc.__class__.__name__}): "
+        raise UsageError(f"cannot reach the Dask scheduler at {address} ({exc.__class__.__name__}) — "
                          "check the address, or start one with `dask scheduler` and "
                          "`dask worker tcp://HOST:8786` on each machine") from None
 

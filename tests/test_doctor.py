@@ -89,3 +89,22 @@ def test_font_without_vietnamese_marks_is_rejected(tmp_path):
     partial = tmp_path / "termes-without-vietnamese.otf"
     font.save(partial)
     assert not fonts.covers_vietnamese(partial)
+
+
+def test_doctor_reaches_the_province_engines_that_are_set(sohoa, isolated_config, pg_server, s3_server, monkeypatch):
+    for key, value in s3_server.env().items():
+        monkeypatch.setenv(key, value)
+    s3_server.create_bucket("doctor")
+    url = pg_server.url(pg_server.create_database())
+    good = sohoa("doctor", "--json", env={"SOHOA_DB": url, "SOHOA_STORE": "s3://doctor/x"})
+    assert good.returncode == 0, good.stdout
+    checks = checks_by_name(good)
+    assert "pg_trgm available" in checks["PostgreSQL catalogue"]["found"]
+    assert checks["S3 bag store"]["status"] == "ok" and "Dask cluster" not in checks
+    bad = sohoa("doctor", "--json", env={"SOHOA_DB": f"postgresql://postgres@/sohoa?host={isolated_config}",
+                                         "SOHOA_STORE": "s3://no-such-bucket/x", "SOHOA_CLUSTER": "tcp://127.0.0.1:9"})
+    assert bad.returncode == 1
+    checks = checks_by_name(bad)
+    for name in ("PostgreSQL catalogue", "S3 bag store", "Dask cluster"):
+        assert checks[name]["status"] == "missing" and checks[name]["fix"], checks[name]
+    assert "create the bucket" in checks["S3 bag store"]["found"] + checks["S3 bag store"]["fix"]
