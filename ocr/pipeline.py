@@ -19,7 +19,8 @@ from .analyse import PageAnalysis, analyse_page, in_master_frame
 from .cache import PageCache, open_page_cache, page_key
 from .engine import Engine
 from .inputs import discover
-from .pages import KEEP_TEXT_LAYER, PageRef, load_page, open_pages, text_layer_quality
+from .pages import PageRef, load_page, open_pages
+from .layerquality import KEEP_TEXT_LAYER, text_layer_quality
 
 CACHE_DIR = ".sohoa-cache"
 

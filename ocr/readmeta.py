@@ -88,7 +88,8 @@ class FileMetadata:
 def for_file(path: Path, lang: str = "vie", engine=None) -> FileMetadata:
     """The metadata of one file (PDF, JPEG, PNG, TIFF) taken as one document. Raises
     BadInput for a file that cannot be read."""
-    from .pages import KEEP_TEXT_LAYER, open_pages, text_layer_quality
+    from .pages import open_pages
+    from .layerquality import KEEP_TEXT_LAYER, text_layer_quality
 
     listed = open_pages(path)
     refs = listed.pages

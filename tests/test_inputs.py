@@ -17,7 +17,8 @@ from PIL import Image
 
 from sohoa.cli.errors import BadInput
 from sohoa.ocr.inputs import discover
-from sohoa.ocr.pages import (KEEP_TEXT_LAYER, load_page, open_pages, text_layer_quality)
+from sohoa.ocr.pages import load_page, open_pages
+from sohoa.ocr.layerquality import KEEP_TEXT_LAYER, text_layer_quality
 
 from badfiles import (BIG_PDF, ODD_NAME, image_pdf, jpeg_bytes, make_bad_inputs, png_bytes)
 
