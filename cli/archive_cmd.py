@@ -153,9 +153,11 @@ def add(
     counts = {s: sum(o.status == s for o in outcomes) for s in ("added", "unchanged", "error")}
     colour = "red" if counts["error"] else "green"
     err.print(f"[{colour}]{counts['added']} added, {counts['unchanged']} unchanged, {counts['error']} failed[/] "
-              f"in {seconds:.1f} s → {escape(str(arch.paths.root))}")
+              f"in {seconds:.1f} s → {escape(str(arch.paths.root))}"
+              + (f" (bags in {escape(str(arch.bags))})" if arch.store_location else ""))
     if json:
-        print_json({"archive": str(arch.paths.root), "added": counts["added"], "unchanged": counts["unchanged"],
+        print_json({"archive": str(arch.paths.root), "bags": str(arch.bags),
+                    "added": counts["added"], "unchanged": counts["unchanged"],
                     "failed": counts["error"], "seconds": round(seconds, 3),
                     "dossiers": [o.to_json() for o in outcomes]})
     raise typer.Exit(ExitCode.FAILED if counts["error"] else ExitCode.OK)

@@ -28,6 +28,7 @@ def test_an_archive_keeps_its_store(sohoa, isolated_config, outputs, tmp_path, s
     result = add(sohoa, arch, outputs, extra=["--agency-code", AGENCY, "--store", "s3://province/dak-lak/"])
     assert result.returncode == 0, result.stderr
     assert (arch / "store.url").read_text(encoding="utf-8").strip() == "s3://province/dak-lak/"
+    assert run_json(result)["bags"] == "s3://province/dak-lak/fonds/" and "bags in s3://" in result.stderr
     assert not (arch / "fonds").exists(), "the bags are in the store, not in the archive folder"
     versions = stored_versions(arch)
     assert len(versions) == 3 and all(v.startswith(f"fonds/{AGENCY}/") for v in versions)
