@@ -36,9 +36,9 @@ from sohoa.cli import fsio
 from . import appearance as ap
 from . import keys
 from .keys import KeySource, KeyUnavailable, check_certificate
+from .placement import (FIELD_NAMES, FileProblem, field_widget, leader_widget, page_rect,
+                        signer_block)
 
-FIELD_NAMES = {"leader": "LanhDao", "agency": "CoQuan", "copy": "BanSao", "attachment": "PhuLuc",
-               "invisible": "ChuKy"}
 
 
 class Role(str, Enum):
@@ -356,7 +356,7 @@ def sign_one(state: Batch, src: Path, dst: Path) -> SignResult:
         result.message = f"{dst} exists: use --force to replace it"
     except OSError as exc:
         result.message = f"cannot read or write: {exc.strerror or exc}"
-    except (ap.AppearanceError, _FileProblem) as exc:
+    except (ap.AppearanceError, FileProblem) as exc:
         result.message = str(exc)
     except (PdfError, SigningError) as exc:
         result.message = f"cannot sign: {_one_line(exc)}"
@@ -367,10 +367,6 @@ def sign_one(state: Batch, src: Path, dst: Path) -> SignResult:
         result.page = result.box = None
     result.seconds = round(time.perf_counter() - started, 4)
     return result
-
-
-class _FileProblem(Exception):
-    pass
 
 
 def _write_output(dst: Path, data: bytes, *, overwrite: bool) -> None:
@@ -389,15 +385,15 @@ def _open_reader(data: bytes):
     from pyhanko.pdf_utils.misc import PdfReadError, PdfStrictReadError
 
     if not data.lstrip()[:5] == b"%PDF-" and b"%PDF-" not in data[:1024]:
-        raise _FileProblem("not a PDF file")
+        raise FileProblem("not a PDF file")
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(data))
     except PdfStrictReadError:  # scanner and Pillow quirks: sign as pyHanko --no-strict-syntax
         writer = IncrementalPdfFileWriter(io.BytesIO(data), strict=False)
     except (PdfReadError, ValueError, KeyError, IndexError) as exc:
-        raise _FileProblem(f"unreadable PDF ({_one_line(exc)})") from None
+        raise FileProblem(f"unreadable PDF ({_one_line(exc)})") from None
     if writer.prev.encrypted:
-        raise _FileProblem("encrypted PDF (password-protected): save a decrypted copy, then sign it")
+        raise FileProblem("encrypted PDF (password-protected): save a decrypted copy, then sign it")
     return writer
 
 
@@ -408,10 +404,10 @@ def _sign_bytes(state: Batch, src: Path, data: bytes, result: SignResult) -> byt
     writer = _open_reader(data)
     reader = writer.prev
     if role == "agency" and request.leader_check and not reader.embedded_regular_signatures:
-        raise _FileProblem("no leader signature yet: the leader signs first "
+        raise FileProblem("no leader signature yet: the leader signs first "
                            "(or use --no-leader-check)")
     if request.certify and reader.embedded_signatures:
-        raise _FileProblem("--certify is for the first signature only; this file is already signed")
+        raise FileProblem("--certify is for the first signature only; this file is already signed")
     moment = ap.signing_time()
     time_text = ap.format_time(moment)
     prepared = _prepared_field(reader) if role == "agency" else None
@@ -467,7 +463,7 @@ def _prepared_field(reader):
 
     for name, _, ref in fields.enumerate_sig_fields(reader, filled_status=False):
         if str(name).startswith(FIELD_NAMES["agency"]):
-            page, rect = _widget(reader, ref)
+            page, rect = field_widget(reader, ref)
             if rect is not None:
                 return str(name), page, rect
     return None
@@ -500,101 +496,22 @@ def _placement(state: Batch, src: Path, reader, role: str) -> tuple[int | None, 
     pages = int(reader.root["/Pages"]["/Count"])
     page = request.at_page or (1 if role in ("copy", "attachment") else pages)
     if not 1 <= page <= pages:
-        raise _FileProblem(f"--at-page {page}: the document has {pages} page(s)")
-    page_box = _page_box(reader, page - 1)
+        raise FileProblem(f"--at-page {page}: the document has {pages} page(s)")
+    page_box = page_rect(reader, page - 1)
     if role in ("copy", "attachment"):
         size = state.template.text_size
         if request.box:
             return page, (request.box[0], request.box[3] - size[1], request.box[0] + size[0], request.box[3])
         return page, ap.text_box(page_box, size)
     if role == "leader":
-        area = request.box or ap.gap_box(_signer_block(src, reader, page, page_box))
+        area = request.box or ap.gap_box(signer_block(src, reader, page, page_box))
         return page, ap.fit_image(area, state.template.image.aspect)
     # agency: over the leader's image
     if request.box:
         leader_page, leader = page, request.box
     else:
-        leader_page, leader = _leader_widget(reader)
+        leader_page, leader = leader_widget(reader)
         if leader is None:
             leader_page = page
-            leader = ap.fit_image(ap.gap_box(_signer_block(src, reader, page, page_box)), ap.LEADER_ASPECT)
+            leader = ap.fit_image(ap.gap_box(signer_block(src, reader, page, page_box)), ap.LEADER_ASPECT)
     return leader_page, ap.seal_box(leader, state.template.image, request.seal_mm)
-
-
-def _page_box(reader, index: int) -> ap.Box:
-    page = reader.find_page_for_modification(index)[0].get_object()
-    box = page.get("/CropBox") or _inherited(page, "/MediaBox")
-    x0, y0, x1, y1 = (float(v) for v in box)
-    return (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
-
-
-def _inherited(page, key):
-    node = page
-    while node is not None:
-        if key in node:
-            return node[key]
-        node = node.get("/Parent")
-    raise _FileProblem(f"page without {key}")
-
-
-def _signer_block(src: Path, reader, page: int, page_box: ap.Box) -> ap.SignerBlock:
-    """The signer block of `page`, from sohoa's own OCR layer (in-process) or else from
-    whatever text the page has (poppler)."""
-    from .pdfwords import ocr_layer_words, page_words
-
-    words = ocr_layer_words(reader, page - 1, page_box)
-    block = ap.find_signer_block(words) if words else None
-    if block is None:
-        try:
-            width, height = page_box[2] - page_box[0], page_box[3] - page_box[1]
-            words = page_words(src, page, crop_origin=(page_box[0], page_box[1]),
-                               area=(width * 0.4, 0, width * 0.6, height))  # the right column
-        except ValueError as exc:
-            raise _FileProblem(str(exc)) from None
-        block = ap.find_signer_block(words)
-    if block is None:
-        raise _FileProblem(f"no signer block found on page {page} (no text layer, or no position "
-                           "line over a signature space): give --at-page and --box")
-    return block
-
-
-def _leader_widget(reader) -> tuple[int | None, ap.Box | None]:
-    """Page and rectangle of the leader's visible signature (the last signed visible
-    signature field, preferring the leader's field name)."""
-    from pyhanko.sign import fields
-
-    found = []
-    for name, _, ref in fields.enumerate_sig_fields(reader, filled_status=True):
-        page, rect = _widget(reader, ref)
-        if rect is not None:
-            found.append((str(name).startswith(FIELD_NAMES["leader"]), page, rect))
-    if not found:
-        return None, None
-    best = [f for f in found if f[0]] or found
-    return best[-1][1], best[-1][2]
-
-
-def _widget(reader, ref) -> tuple[int | None, ap.Box | None]:
-    """(1-based page, rectangle) of a signature field's widget; rect None if invisible."""
-    field_obj = ref.get_object()
-    widget = field_obj if "/Rect" in field_obj else (field_obj.get("/Kids") or [None])[0]
-    widget = widget.get_object() if widget is not None else None
-    if widget is None or "/Rect" not in widget:
-        return None, None
-    x0, y0, x1, y1 = (float(v) for v in widget["/Rect"])
-    if abs(x1 - x0) < 1 or abs(y1 - y0) < 1:
-        return None, None
-    return _widget_page(reader, widget, ref), (min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
-
-
-def _widget_page(reader, widget, ref) -> int | None:
-    target = widget.raw_get("/P") if "/P" in widget else None
-    pages = int(reader.root["/Pages"]["/Count"])
-    for index in range(pages):
-        page_ref, _ = reader.find_page_for_modification(index)
-        if target is not None and page_ref.reference == target.reference:
-            return index + 1
-        annots = page_ref.get_object().get("/Annots") or []
-        if any(getattr(a, "reference", None) == ref.reference for a in annots):
-            return index + 1
-    return pages
