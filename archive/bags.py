@@ -133,7 +133,6 @@ class S3Bags:
         from .s3 import S3Store
 
         self.store = S3Store(url, client)
-        self.store.client  # one client, shared by the threads
 
     def __str__(self) -> str:
         return f"{self.store.location}fonds/"

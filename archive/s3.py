@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -54,14 +55,18 @@ class S3Store:
     def __init__(self, url: str, client=None):
         self.location = S3Location.parse(url)
         self._client = client
+        self._lock = threading.Lock()
 
     @property
     def client(self):
-        if self._client is None:
-            import boto3
-            from botocore.config import Config
+        """One client, made when first needed (boto3 takes ≈0.2 s to load: a search never
+        waits for it) and shared by the threads that upload or check."""
+        with self._lock:
+            if self._client is None:
+                import boto3
+                from botocore.config import Config
 
-            self._client = boto3.session.Session().client("s3", config=Config(max_pool_connections=32))
+                self._client = boto3.session.Session().client("s3", config=Config(max_pool_connections=32))
         return self._client
 
     def check(self) -> None:

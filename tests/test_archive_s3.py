@@ -32,6 +32,13 @@ def test_an_archive_keeps_its_store(sohoa, isolated_config, outputs, tmp_path, s
     assert not (arch / "fonds").exists(), "the bags are in the store, not in the archive folder"
     versions = stored_versions(arch)
     assert len(versions) == 3 and all(v.startswith(f"fonds/{AGENCY}/") for v in versions)
+    # a search reads the catalogue only: the S3 client (≈0.2 s to load) is not even imported
+    import subprocess
+    import sys
+
+    timed = subprocess.run([sys.executable, "-X", "importtime", "-m", "sohoa.cli", "archive", "search",
+                            "quyet dinh", "--archive", str(arch)], capture_output=True, text=True)
+    assert timed.returncode == 0 and "boto3" not in timed.stderr and "botocore" not in timed.stderr
     # later commands find the bags without --store
     checked = run_json(sohoa("archive", "check", "--archive", arch, "--json"))
     assert checked["ok"] and checked["bags"] == 3 and checked["files"] > 10
