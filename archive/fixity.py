@@ -8,7 +8,7 @@ reindex`). Nothing is repaired. `--sample N` checks the N versions whose last ch
 the oldest (never-checked first): run it daily for a rolling check of the whole archive.
 Files are read once, in large blocks, by two threads per core (hashlib releases the GIL)
 while the kernel reads ahead the next files (posix_fadvise WILLNEED), so that a check
-runs close to the disk's sequential read speed.
+runs close to the disk's sequential read speed (how each store is read: `bags.py`).
 """
 from __future__ import annotations
 
@@ -18,13 +18,11 @@ import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from .bag import parse_manifest
 from .s3 import StoreError
 from .store import Archive
 
-CHUNK = 4 << 20
 PREFETCH_FILES = 16
 PREFETCH_BYTES = 256 << 20
 TAG_NAMES = ("bagit.txt", "bag-info.txt")
@@ -71,45 +69,6 @@ class CheckReport:
                 "seconds": round(self.seconds, 3), "mb_per_s": round(self.mb_per_s, 1),
                 "sample": self.sample, "algorithms": list(self.algorithms),
                 "problems": [p.to_json() for p in self.problems]}
-
-
-def _advise(fd: int, advice: int) -> None:
-    try:
-        os.posix_fadvise(fd, 0, 0, advice)
-    except (AttributeError, OSError):
-        pass
-
-
-def prefetch(path: Path) -> None:
-    """Ask the kernel to start reading the file now (the disk queue stays full while
-    earlier files are being hashed)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        _advise(fd, getattr(os, "POSIX_FADV_WILLNEED", 3))
-    finally:
-        os.close(fd)
-
-
-def digest_file(path: Path, algorithms: tuple[str, ...]) -> tuple[dict[str, str], int]:
-    digests = [hashlib.new(a) for a in algorithms]
-    size = 0
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        _advise(fd, getattr(os, "POSIX_FADV_SEQUENTIAL", 2))
-        _advise(fd, getattr(os, "POSIX_FADV_WILLNEED", 3))
-        buffer = bytearray(CHUNK)
-        view = memoryview(buffer)
-        while n := os.readv(fd, [buffer]):
-            block = view[:n]
-            for d in digests:
-                d.update(block)
-            size += n
-    finally:
-        os.close(fd)
-    return {a: d.hexdigest() for a, d in zip(algorithms, digests)}, size
 
 
 @dataclass
@@ -195,10 +154,7 @@ def plan_bag(bags, version: str, algorithms: tuple[str, ...]) -> _Plan:
 def _runner(bags):
     def run(task: _Task):
         try:
-            if bags.kind == "disk":
-                found, size = digest_file(bags.local(task.plan.version) / task.name, tuple(task.want))
-            else:
-                found, size = bags.digest(task.plan.version, task.name, tuple(task.want))
+            found, size = bags.digest(task.plan.version, task.name, tuple(task.want))
             return found, size, None
         except (OSError, StoreError) as exc:
             return None, 0, getattr(exc, "strerror", None) or str(exc)
@@ -211,7 +167,7 @@ def check_paths(bags, paths: list[str], algorithms: tuple[str, ...], jobs: int |
     (hashlib releases the GIL) while, on disk, the kernel is asked to read the next
     `depth` files ahead, so the disk does not wait for the hashing; objects on S3 are
     read by eight threads per core (the wait is the network's)."""
-    jobs = jobs or (2 if bags.kind == "disk" else 8) * max(1, os.cpu_count() or 1)
+    jobs = jobs or bags.readers_per_core * max(1, os.cpu_count() or 1)
     run = _runner(bags)
     plans: deque[_Plan] = deque()
     results: list[BagCheck] = []
@@ -239,8 +195,8 @@ def check_paths(bags, paths: list[str], algorithms: tuple[str, ...], jobs: int |
                 plans.append(plan)
                 queue.extend(plan.tasks)
             while queue and len(running) < 2 * jobs:
-                while bags.kind == "disk" and ahead < min(depth, len(queue)) and ahead_bytes < prefetch_bytes:
-                    prefetch(bags.local(queue[ahead].plan.version) / queue[ahead].name)
+                while bags.prefetches and ahead < min(depth, len(queue)) and ahead_bytes < prefetch_bytes:
+                    bags.prefetch(queue[ahead].plan.version, queue[ahead].name)
                     ahead_bytes += queue[ahead].size
                     ahead += 1
                 task = queue.popleft()

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sohoa.cli.errors import UsageError
-from sohoa.cli.fsio import fsync_dir
+from sohoa.cli.fsio import fsync_dir, write_text
 
 from . import pg
 from .s3 import S3Location
@@ -228,23 +228,14 @@ class Archive:
     def _write_store_url(self) -> None:
         """Every machine that opens this archive then finds its bags."""
         if self._record_store:
-            self._record(self.paths.store_url, self.store_location)
+            write_text(self.paths.store_url, self.store_location + "\n")
             self._record_store = False
 
     def _write_catalogue_url(self) -> None:
         """Every machine that opens this archive then uses the same catalogue."""
-        self._record(self.paths.catalogue_url, pg.redact(str(self.catalogue_location)))
+        write_text(self.paths.catalogue_url, pg.redact(str(self.catalogue_location)) + "\n")
         self._record_url = False
 
-    @staticmethod
-    def _record(target: Path, value: str) -> None:
-        partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
-        with open(partial, "w", encoding="utf-8") as f:
-            f.write(value + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(partial, target)
-        fsync_dir(target.parent)
 
     def close(self) -> None:
         if self._catalogue is not None:
