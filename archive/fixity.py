@@ -6,9 +6,11 @@ Reports, with their paths in the archive: `changed` (checksum differs), `missing
 `not catalogued` (a bag on disk that the catalogue does not know: `sohoa archive
 reindex`). Nothing is repaired. `--sample N` checks the N versions whose last check is
 the oldest (never-checked first): run it daily for a rolling check of the whole archive.
-Files are read once, in large blocks, by two threads per core (hashlib releases the GIL)
-while the kernel reads ahead the next files (posix_fadvise WILLNEED), so that a check
-runs close to the disk's sequential read speed (how each store is read: `bags.py`).
+Bags are listed and their manifests read by a few threads ahead of the hashing; files
+are read once, in large blocks, by two threads per core (hashlib releases the GIL) while
+the kernel reads the next 32 MB ahead (posix_fadvise WILLNEED): enough to keep the disk
+busy, little enough that the listing's own small reads do not queue behind it (how each
+store is read: `bags.py`).
 """
 from __future__ import annotations
 
@@ -23,9 +25,9 @@ from .bag import parse_manifest
 from .s3 import StoreError
 from .store import Archive
 
-PREFETCH_FILES = 16
-PREFETCH_BYTES = 256 << 20
-TAG_NAMES = ("bagit.txt", "bag-info.txt")
+PLANNERS = 4
+PLANS_AHEAD = 16
+PREFETCH_BYTES = 32 << 20
 
 
 @dataclass
@@ -162,20 +164,18 @@ def _runner(bags):
 
 
 def check_paths(bags, paths: list[str], algorithms: tuple[str, ...], jobs: int | None = None,
-                on_bag=None, depth: int = PREFETCH_FILES, prefetch_bytes: int = PREFETCH_BYTES) -> list[BagCheck]:
-    """Check the bags at these version paths. Files are hashed by two threads per core
-    (hashlib releases the GIL) while, on disk, the kernel is asked to read the next
-    `depth` files ahead, so the disk does not wait for the hashing; objects on S3 are
-    read by eight threads per core (the wait is the network's)."""
+                on_bag=None) -> list[BagCheck]:
+    """Check the bags at these version paths. Bags are planned (listed, manifests read) by
+    a few threads ahead of the hashing, files are hashed by `jobs` threads (hashlib
+    releases the GIL) and, on disk, the kernel reads the next PREFETCH_BYTES ahead."""
     jobs = jobs or bags.readers_per_core * max(1, os.cpu_count() or 1)
     run = _runner(bags)
-    plans: deque[_Plan] = deque()
     results: list[BagCheck] = []
-    queue: deque[_Task] = deque()  # planned, not yet submitted; the first `ahead` prefetched
+    plans: deque[_Plan] = deque()  # taken from the planners, not yet reported
+    queue: deque[_Task] = deque()  # not yet hashing; the first `ahead` of them prefetched
     running: deque[tuple[_Task, object]] = deque()
     ahead = ahead_bytes = 0
     versions = iter(paths)
-    more = True
 
     def finish_ready() -> None:
         while plans and plans[0].pending == 0:
@@ -184,29 +184,28 @@ def check_paths(bags, paths: list[str], algorithms: tuple[str, ...], jobs: int |
             if on_bag:
                 on_bag(done.result)
 
-    with ThreadPoolExecutor(jobs) as pool:
+    with ThreadPoolExecutor(jobs) as hashers, ThreadPoolExecutor(PLANNERS) as planners:
+        planning: deque = deque()
         while True:
-            while more and len(queue) <= depth:
-                version = next(versions, None)
-                if version is None:
-                    more = False
-                    break
-                plan = plan_bag(bags, version, algorithms)
+            while len(planning) < PLANS_AHEAD and (version := next(versions, None)) is not None:
+                planning.append(planners.submit(plan_bag, bags, version, algorithms))
+            while planning and (len(queue) < 2 * jobs or planning[0].done()):
+                plan = planning.popleft().result()
                 plans.append(plan)
                 queue.extend(plan.tasks)
+            while bags.prefetches and ahead < len(queue) and ahead_bytes < PREFETCH_BYTES:
+                bags.prefetch(queue[ahead].plan.version, queue[ahead].name)
+                ahead_bytes += queue[ahead].size
+                ahead += 1
             while queue and len(running) < 2 * jobs:
-                while bags.prefetches and ahead < min(depth, len(queue)) and ahead_bytes < prefetch_bytes:
-                    bags.prefetch(queue[ahead].plan.version, queue[ahead].name)
-                    ahead_bytes += queue[ahead].size
-                    ahead += 1
                 task = queue.popleft()
                 if ahead:
                     ahead -= 1
                     ahead_bytes -= task.size
-                running.append((task, pool.submit(run, task)))
+                running.append((task, hashers.submit(run, task)))
             if not running:
                 finish_ready()
-                if not more and not queue:
+                if not planning and not queue:
                     break
                 continue
             task, future = running.popleft()
