@@ -137,6 +137,9 @@ class DiskBags:
     def all_versions(self) -> list[str]:
         return [self.paths.rel(p) for p in L.iter_version_dirs(self.paths)]
 
+    def strays(self) -> list[str]:
+        return [self.paths.rel(p) for p in L.iter_strays(self.paths)]
+
     def published(self, version: str) -> bool:
         return (self.root / version).is_dir()
 
@@ -219,6 +222,12 @@ class S3Bags:
             if len(parts) == 6 and parts[5] == MARKER and L.version_number(parts[4]) is not None:
                 found.append("/".join(parts[:5]))
         return sorted(found)
+
+    def strays(self) -> list[str]:
+        """Objects outside any fonds/<agency>/<year>/<dossier>/vNNNN/ (an unpublished version
+        is not one: it may be an upload in progress, and the next ingest removes it)."""
+        return sorted(name for name in self.store.list("fonds/")
+                      if len(parts := name.split("/")) < 6 or L.version_number(parts[4]) is None)
 
     def published(self, version: str) -> bool:
         return self.store.exists(f"{version}/{MARKER}")

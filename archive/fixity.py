@@ -1,10 +1,10 @@
 """`sohoa archive check`: every file of every bag against the bag's own manifests.
 
 Reports, with their paths in the archive: `changed` (checksum differs), `missing`
-(listed in a manifest, not on disk), `unexpected` (on disk, in no manifest), `unreadable`
-(a manifest or a file that cannot be read), `bag missing` (catalogued, not on disk) and
-`not catalogued` (a bag on disk that the catalogue does not know: `sohoa archive
-reindex`). Nothing is repaired. `--sample N` checks the N versions whose last check is
+(listed in a manifest, not on disk), `unexpected` (on disk, in no manifest; on a full
+check also anything in `fonds/` outside the bags), `unreadable` (a manifest or a file that
+cannot be read), `bag missing` (catalogued, not on disk) and `not catalogued` (a bag on
+disk that the catalogue does not know: `sohoa archive reindex`). Nothing is repaired. `--sample N` checks the N versions whose last check is
 the oldest (never-checked first): run it daily for a rolling check of the whole archive.
 Bags are listed and their manifests read by a few threads ahead of the hashing; files
 are read once, in large blocks, by two threads per core (hashlib releases the GIL) while
@@ -227,6 +227,7 @@ def select_versions(arch: Archive, sample: int | None) -> tuple[list[str], list[
     known = cat.version_paths()
     extra = [Problem("not catalogued", p, "a bag the catalogue does not know: sohoa archive reindex")
              for p in stored if p not in known]
+    extra += [Problem("unexpected", p, "outside any bag") for p in arch.bags.strays()]
     return sorted(set(stored) | known), extra
 
 

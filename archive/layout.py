@@ -174,6 +174,21 @@ def find_dossier_dir(paths: ArchivePaths, agency: str, folder: str) -> Path | No
     return None
 
 
+def iter_strays(paths: ArchivePaths, folder: Path | None = None, depth: int = 0):
+    """What fonds/ holds outside the fonds/<agency>/<year>/<dossier>/vNNNN folders: a file
+    at any of those levels, or a folder in a dossier that is not a version."""
+    folder = folder or paths.fonds
+    if not folder.is_dir():
+        return
+    for entry in sorted(folder.iterdir()):
+        if not entry.is_dir():
+            yield entry
+        elif depth < 3:
+            yield from iter_strays(paths, entry, depth + 1)
+        elif version_number(entry.name) is None:
+            yield entry
+
+
 def iter_version_dirs(paths: ArchivePaths):
     """Every fonds/<agency>/<year>/<dossier>/vNNNN folder, sorted."""
     if not paths.fonds.is_dir():

@@ -440,8 +440,10 @@ def check(
                           "problem_count": len(report.problems)})
     _print_problems(report.problems)
     colour = "green" if report.ok else "red"
+    problems = len(report.problems)
     err.print(f"[{colour}]{report.bags} bags, {report.files} files, {_size(report.bytes)} checked: "
-              f"{len(report.problems)} problems[/] in {report.seconds:.1f} s ({report.mb_per_s:.0f} MB/s)")
+              f"{problems} problem{'' if problems == 1 else 's'}[/] in {report.seconds:.1f} s "
+              f"({report.mb_per_s:.0f} MB/s)")
     if json:
         print_json(report.to_json())
     raise typer.Exit(ExitCode.OK if report.ok else ExitCode.FAILED)
@@ -482,7 +484,8 @@ def log(
             if chain.ok:
                 err.print(f"[green]Audit chain intact:[/] {chain.events} events, head {chain.head}")
             else:
-                err.print(f"[red]Audit chain broken[/] ({len(chain.problems)} problems in {chain.events} events)")
+                n = len(chain.problems)
+                err.print(f"[red]Audit chain broken[/] ({n} problem{'' if n == 1 else 's'} in {chain.events} events)")
             raise typer.Exit(ExitCode.OK if chain.ok else ExitCode.FAILED)
         events = audit.events(con, limit=limit, type=type_, agent=agent)
     if json:

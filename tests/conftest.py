@@ -189,6 +189,7 @@ def damage(arch: Path, name: str, data: bytes | None) -> None:
             return
         if path.exists():
             os.chmod(path, 0o644)
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         return
     store = bags.store

@@ -502,6 +502,20 @@ def test_search_filters_and_the_audit_of_who_searched(sohoa, filled):
 # ----------------------------------------------------------------- check, log, reindex
 
 
+def test_check_reports_what_lies_outside_any_bag(sohoa, filled):
+    dossier = f"fonds/{AGENCY}/2023/000.00.12.H27-230614-0001"
+    damage(filled, f"fonds/{AGENCY}/ghi-chu.txt", b"a note left in the fonds")
+    damage(filled, f"{dossier}/v0001 - Copy/bagit.txt", b"BagIt-Version: 1.0\n")
+    result = sohoa("archive", "check", *archive_args(filled), "--json")
+    assert result.returncode == 1
+    problems = {(p["kind"], p["path"]) for p in run_json(result)["problems"]}
+    on_s3 = (filled / "store.url").exists()  # a folder on disk; on S3, the object itself
+    stray_copy = f"{dossier}/v0001 - Copy" + ("/bagit.txt" if on_s3 else "")
+    assert problems == {("unexpected", f"fonds/{AGENCY}/ghi-chu.txt"), ("unexpected", stray_copy)}
+    assert f"unexpected: fonds/{AGENCY}/ghi-chu.txt" in result.stderr
+    assert run_json(result)["bags"] == 3, "the bags themselves are checked as before"
+
+
 def test_check_reports_damage_with_its_path_and_repairs_nothing(sohoa, filled):
     ok = sohoa("archive", "check", *archive_args(filled), "--json")
     assert ok.returncode == 0, ok.stderr
