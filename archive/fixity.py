@@ -166,8 +166,9 @@ def _runner(bags):
 def check_paths(bags, paths: list[str], algorithms: tuple[str, ...], jobs: int | None = None,
                 on_bag=None) -> list[BagCheck]:
     """Check the bags at these version paths. Bags are planned (listed, manifests read) by
-    a few threads ahead of the hashing, files are hashed by `jobs` threads (hashlib
-    releases the GIL) and, on disk, the kernel reads the next PREFETCH_BYTES ahead."""
+    up to PLANNERS threads (no more than `jobs`: one for a single hard disk) ahead of the
+    hashing, files are hashed by `jobs` threads (hashlib releases the GIL) and, on disk,
+    the kernel reads the next PREFETCH_BYTES ahead."""
     jobs = jobs or bags.readers_per_core * max(1, os.cpu_count() or 1)
     run = _runner(bags)
     results: list[BagCheck] = []
@@ -184,7 +185,7 @@ def check_paths(bags, paths: list[str], algorithms: tuple[str, ...], jobs: int |
             if on_bag:
                 on_bag(done.result)
 
-    with ThreadPoolExecutor(jobs) as hashers, ThreadPoolExecutor(PLANNERS) as planners:
+    with ThreadPoolExecutor(jobs) as hashers, ThreadPoolExecutor(min(PLANNERS, jobs)) as planners:
         planning: deque = deque()
         while True:
             while len(planning) < PLANS_AHEAD and (version := next(versions, None)) is not None:
