@@ -531,6 +531,8 @@ def test_check_reports_damage_with_its_path_and_repairs_nothing(sohoa, filled):
     problems = {(p["kind"], p["path"]) for p in run_json(result)["problems"]}
     assert problems == {("changed", f"{rel}/data/ocr/quyet_dinh.pdf"), ("missing", f"{rel}/data/text/tiep_nhan.txt"),
                         ("unexpected", f"{rel}/data/ocr/extra.pdf")}
+    one_reader = sohoa("archive", "check", *archive_args(filled), "--json", "--jobs", "1")
+    assert {(p["kind"], p["path"]) for p in run_json(one_reader)["problems"]} == problems, "--jobs 1 finds the same"
     assert f"changed: {rel}/data/ocr/quyet_dinh.pdf" in result.stderr
     bag = bag_dir(filled, rel)
     assert (bag / "data/ocr/quyet_dinh.pdf").read_bytes() == bytes(data), "nothing is silently repaired"
