@@ -276,8 +276,8 @@ def main() -> int:
         print(f"  worst p95 {worst:.1f} ms  target ≤ 50  {'OK' if worst <= 50 else 'MISSED'}")
 
         bags_root = work / "bags"
-        sequential = sequential_file(work, args.check_mb)  # written with the bags: the same age on disk
         files = build_bags(bags_root, args.check_mb)
+        sequential = sequential_file(work, args.check_mb)  # after the bags: never older on disk than they are
         os.sync()
         versions = sorted({f.relative_to(bags_root).parts[:5] for f in files})
         paths = ["/".join(v) for v in versions]
